@@ -5,8 +5,20 @@
  */
 module dev.llmpool.core {
   requires org.slf4j;
+  requires io.netty.common;
+  requires io.netty.buffer;
+  requires io.netty.transport;
+  requires io.netty.handler;
+  requires io.netty.codec;
+  requires io.netty.codec.http;
+  requires io.netty.codec.http2;
+  requires io.netty.resolver;
+  requires io.netty.resolver.dns;
+  requires com.fasterxml.jackson.databind;
   requires static transitive org.jspecify;
 
   exports dev.llmpool;
   exports dev.llmpool.time;
+  // exports dev.llmpool.http; (when the package holds its first type)
+  // exports dev.llmpool.llm; (when the package holds its first type)
 }
