@@ -14,6 +14,10 @@ module dev.llmpool.core {
   requires io.netty.codec.http2;
   requires io.netty.resolver;
   requires io.netty.resolver.dns;
+  requires io.netty.codec.dns;
+  requires io.netty.transport.classes.epoll;
+  requires io.netty.transport.unix.common;
+  requires static jdk.net;
   requires com.fasterxml.jackson.databind;
   requires static transitive org.jspecify;
 
