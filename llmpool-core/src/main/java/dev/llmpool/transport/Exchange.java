@@ -102,6 +102,28 @@ public abstract class Exchange {
     pendingAck.set(0);
   }
 
+  // ---- What the HTTP layer may read of the attempt (on the event loop, in callbacks) ----
+
+  /** The response's Content-Length, or -1 when it has none (chunked, HTTP/2 without it). */
+  protected final long responseContentLength() {
+    return bodyExpected;
+  }
+
+  /** Response body bytes received so far in this attempt. */
+  protected final long responseBodyReceived() {
+    return bodyReceived;
+  }
+
+  /** True once this attempt delivered a response head. */
+  protected final boolean responseHeadDelivered() {
+    return headDelivered;
+  }
+
+  /** True once this attempt wrote the request's first bytes. */
+  protected final boolean requestStarted() {
+    return headersWritten;
+  }
+
   // ---- The request, provided by the HTTP layer ----
 
   /** The method, upper case, e.g. {@code POST}. */

@@ -110,10 +110,7 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
 
   @Override
   void startOnLoop(Exchange ex) {
-    long now = ticker.nanoTime();
-    ex.resetForAttempt(this, now);
-    if (ex.cancelled) {
-      endExchange(ex, notSent("the call was cancelled", null), true);
+    if (!beginOnLoop(ex)) {
       return;
     }
     if (current != null || !channel.isActive() || closeAfterExchange) {

@@ -162,10 +162,7 @@ final class H2Connection extends NettyConnection {
 
   @Override
   void startOnLoop(Exchange ex) {
-    long now = ticker.nanoTime();
-    ex.resetForAttempt(this, now);
-    if (ex.cancelled) {
-      endExchange(ex, notSent("the call was cancelled", null), true);
+    if (!beginOnLoop(ex)) {
       return;
     }
     ChannelHandlerContext c = ctx;
@@ -185,6 +182,7 @@ final class H2Connection extends NettyConnection {
       armWatchdog(deadlineOf(ex));
       return;
     }
+    long now = ex.writeStartNanos;
     if (pingAfterIdleNanos > 0 && streams.isEmpty() && now - lastReadNanos >= pingAfterIdleNanos) {
       startPing(c, now);
       ArrayDeque<Exchange> q = new ArrayDeque<>(4);
@@ -264,7 +262,9 @@ final class H2Connection extends NettyConnection {
   }
 
   private void onHeadersWritten(Exchange ex, int streamId, ChannelFuture f, boolean endStream) {
-    if (ex.streamId != streamId || ex.ended) {
+    // The map, confined to this loop, says whether the stream is still this exchange's: the
+    // exchange's own fields may already belong to a retry on another connection.
+    if (streams.get(streamId) != ex || ex.ended) {
       return;
     }
     if (f.isSuccess()) {
@@ -288,7 +288,7 @@ final class H2Connection extends NettyConnection {
   }
 
   private void onBodyWritten(Exchange ex, int streamId, ChannelFuture f) {
-    if (ex.streamId != streamId || ex.ended) {
+    if (streams.get(streamId) != ex || ex.ended) {
       return;
     }
     if (f.isSuccess()) {
@@ -323,6 +323,7 @@ final class H2Connection extends NettyConnection {
     }
     int streamId = ex.streamId;
     boolean open = channel.isActive() && !h2.goAwayReceived();
+    streams.remove(streamId);
     endExchange(ex, failure, open);
     resetStream(streamId, Http2Error.CANCEL);
   }
@@ -340,8 +341,9 @@ final class H2Connection extends NettyConnection {
     if (stream != null && stream.state() == Http2Stream.State.CLOSED) {
       return;
     }
-    // Also drops a stream still buffered by the StreamBufferingEncoder.
-    var unused = handler.resetStream(c, streamId, error.code(), c.newPromise());
+    // Through the encoder: a stream still buffered by the StreamBufferingEncoder is dropped
+    // without a frame (the server never heard of it); a live one gets RST_STREAM.
+    var unused = handler.encoder().writeRstStream(c, streamId, error.code(), c.newPromise());
     c.flush();
   }
 
@@ -366,6 +368,7 @@ final class H2Connection extends NettyConnection {
       return;
     }
     int streamId = ex.streamId;
+    streams.remove(streamId);
     endExchange(
         ex,
         new ConnectionLostException(
@@ -558,6 +561,7 @@ final class H2Connection extends NettyConnection {
         Http2Exception.StreamException streamEx) {
       Exchange ex = streams.get(streamEx.streamId());
       if (ex != null && !ex.ended && !outbound) {
+        streams.remove(streamEx.streamId());
         endExchange(
             ex,
             new HttpProtocolException(

@@ -134,7 +134,10 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
    * request was not sent (so it may be retried).
    */
   public final void start(Exchange exchange) {
-    exchange.connection = this;
+    // Reset here, before the exchange is visible to the event loop (the hand-off orders these
+    // writes before the loop's reads). The previous attempt's connection no longer refers to it:
+    // connections forget an exchange before ending it.
+    exchange.resetForAttempt(this, ticker.nanoTime());
     if (loop.inEventLoop()) {
       startOnLoop(exchange);
     } else {
@@ -142,8 +145,26 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     }
   }
 
-  /** Starts the exchange; on the event loop. */
+  /**
+   * Starts the exchange; on the event loop. Must first return if the exchange already {@linkplain
+   * Exchange#ended ended} (cancelled before it started), then stamp its start time.
+   */
   abstract void startOnLoop(Exchange exchange);
+
+  /** Common start: false when the exchange must not start (already ended or cancelled). */
+  final boolean beginOnLoop(Exchange ex) {
+    if (ex.ended) {
+      return false;
+    }
+    long now = ticker.nanoTime();
+    ex.writeStartNanos = now;
+    ex.lastProgressNanos = now;
+    if (ex.cancelled) {
+      endExchange(ex, notSent("the call was cancelled", null), true);
+      return false;
+    }
+    return true;
+  }
 
   /** The consumer took {@code bytes} of the exchange's response body; on the event loop. */
   abstract void onAck(Exchange exchange, long bytes);

@@ -166,7 +166,8 @@ class H1ResponseParserTest {
     Recorder r = new Recorder();
     H1ResponseParser p = new H1ResponseParser(r, 65536);
     p.reset(false);
-    feedSplit(p, "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n", 0);
+    feedSplit(
+        p, "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n", 0);
     assertThat(r.heads.get(0).mustClose()).isTrue();
 
     p.reset(false);
@@ -183,7 +184,8 @@ class H1ResponseParserTest {
     Recorder r = new Recorder();
     H1ResponseParser p = new H1ResponseParser(r, 65536);
     p.reset(false);
-    feedSplit(p, "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 0\r\n\r\n", 7);
+    feedSplit(
+        p, "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 0\r\n\r\n", 7);
     assertThat(r.heads.get(0).keepAliveTimeoutSeconds()).isEqualTo(5);
     assertThat(H1ResponseParser.parseKeepAliveTimeout("max=3")).isEqualTo(-1);
     assertThat(H1ResponseParser.parseKeepAliveTimeout("timeout = 12")).isEqualTo(12);
