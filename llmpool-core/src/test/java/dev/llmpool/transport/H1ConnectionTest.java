@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The HTTP/1.1 connection over real sockets, against scripted servers that misbehave on purpose. */
+/**
+ * The HTTP/1.1 connection over real sockets, against scripted servers that misbehave on purpose.
+ */
 class H1ConnectionTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
 
@@ -91,7 +93,9 @@ class H1ConnectionTest {
       assertThat(r.reusable()).isTrue();
       assertThat(ex.bodyText()).isEqualTo("hello " + i);
     }
-    assertThat(seen).containsExactly("0 GET /v1/x?i=1 HTTP/1.1", "0 GET /v1/x?i=2 HTTP/1.1", "0 GET /v1/x?i=3 HTTP/1.1");
+    assertThat(seen)
+        .containsExactly(
+            "0 GET /v1/x?i=1 HTTP/1.1", "0 GET /v1/x?i=2 HTTP/1.1", "0 GET /v1/x?i=3 HTTP/1.1");
     assertThat(server.accepted()).isEqualTo(1);
   }
 
@@ -197,7 +201,9 @@ class H1ConnectionTest {
     assertThat(c.isHealthy()).isFalse();
     TestExchange.Result r = run(c, TestExchange.get("/"));
     assertThat(r.failure()).isInstanceOf(ConnectionLostException.class);
-    assertThat(r.failure().requestMayHaveBeenProcessed()).as("never sent: safe to re-send").isFalse();
+    assertThat(r.failure().requestMayHaveBeenProcessed())
+        .as("never sent: safe to re-send")
+        .isFalse();
   }
 
   @Test
@@ -362,8 +368,7 @@ class H1ConnectionTest {
   }
 
   @Test
-  void aResponseSentBeforeTheWholeRequestIsDeliveredAndTheConnectionNotReused()
-      throws Exception {
+  void aResponseSentBeforeTheWholeRequestIsDeliveredAndTheConnectionNotReused() throws Exception {
     server =
         new ScriptedServer(
             p -> {

@@ -146,7 +146,9 @@ class H2ConnectionTest {
     TestExchange ex = TestExchange.get("/");
     c.start(ex);
     TestExchange.Result r = await(ex);
-    assertThat(r.failure()).isInstanceOf(ConnectionLostException.class).hasMessageContaining("REFUSED_STREAM");
+    assertThat(r.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("REFUSED_STREAM");
     assertThat(r.failure().requestMayHaveBeenProcessed()).isFalse();
     assertThat(r.reusable()).isTrue();
     assertThat(c.isHealthy()).isTrue();
@@ -177,7 +179,9 @@ class H2ConnectionTest {
       c.start(ex);
     }
     TestExchange.Result r2 = await(exs.get(2));
-    assertThat(r2.failure()).isInstanceOf(ConnectionLostException.class).hasMessageContaining("GOAWAY");
+    assertThat(r2.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("GOAWAY");
     assertThat(r2.failure().requestMayHaveBeenProcessed()).isFalse();
     assertThat(await(exs.get(0)).failure()).isNull();
     assertThat(await(exs.get(1)).failure()).isNull();
@@ -191,8 +195,7 @@ class H2ConnectionTest {
   }
 
   @Test
-  void aTcpCloseRightAfterGoAwayKeepsCompletedStreamsAndLeavesTheRestSendable()
-      throws Exception {
+  void aTcpCloseRightAfterGoAwayKeepsCompletedStreamsAndLeavesTheRestSendable() throws Exception {
     List<H2TestServer.Stream> held = new ArrayList<>();
     server =
         new H2TestServer(
@@ -233,7 +236,11 @@ class H2ConnectionTest {
     transport();
     NettyConnection c = open(new RecordingConnectionListener());
     TestExchange ex =
-        new TestExchange("POST", "/x", "{\"p\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8), Long.MAX_VALUE / 2);
+        new TestExchange(
+            "POST",
+            "/x",
+            "{\"p\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            Long.MAX_VALUE / 2);
     c.start(ex);
     TestExchange.Result r = await(ex);
     assertThat(r.failure()).isNull();

@@ -15,7 +15,6 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
-import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameAdapter;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -30,8 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An h2c (prior knowledge) server for transport tests with frame-level control: each complete
- * request is handed to a script that answers, refuses, resets, sends GOAWAY with any last stream id,
- * or closes the TCP connection. Counts connections, requests and peak concurrent streams.
+ * request is handed to a script that answers, refuses, resets, sends GOAWAY with any last stream
+ * id, or closes the TCP connection. Counts connections, requests and peak concurrent streams.
  */
 final class H2TestServer implements AutoCloseable {
 
@@ -79,7 +78,8 @@ final class H2TestServer implements AutoCloseable {
       byte[] b = text.getBytes(StandardCharsets.UTF_8);
       h.setInt("content-length", b.length);
       conn.encoder.writeHeaders(conn.ctx, id, h, 0, false, conn.ctx.newPromise());
-      conn.encoder.writeData(conn.ctx, id, Unpooled.wrappedBuffer(b), 0, endStream, conn.ctx.newPromise());
+      conn.encoder.writeData(
+          conn.ctx, id, Unpooled.wrappedBuffer(b), 0, endStream, conn.ctx.newPromise());
       conn.flush();
       if (endStream) {
         server.activeStreams.decrementAndGet();
@@ -101,7 +101,11 @@ final class H2TestServer implements AutoCloseable {
     /** GOAWAY naming {@code lastStreamId}. */
     void goAway(int lastStreamId) {
       conn.handler.goAway(
-          conn.ctx, lastStreamId, Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER, conn.ctx.newPromise());
+          conn.ctx,
+          lastStreamId,
+          Http2Error.NO_ERROR.code(),
+          Unpooled.EMPTY_BUFFER,
+          conn.ctx.newPromise());
       conn.flush();
     }
 
@@ -157,8 +161,7 @@ final class H2TestServer implements AutoCloseable {
                     if (maxConcurrentStreams > 0) {
                       settings.maxConcurrentStreams(maxConcurrentStreams);
                     }
-                    Http2ConnectionHandler h =
-                        new ServerHandlerBuilder(listener, settings).build();
+                    Http2ConnectionHandler h = new ServerHandlerBuilder(listener, settings).build();
                     state.handler = h;
                     state.encoder = h.encoder();
                     ch.pipeline().addLast(h);
@@ -209,7 +212,8 @@ final class H2TestServer implements AutoCloseable {
     @Override
     protected Http2ConnectionHandler build(
         Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
-      Http2ConnectionHandler h = new Http2ConnectionHandler(decoder, encoder, settings) {
+      Http2ConnectionHandler h =
+          new Http2ConnectionHandler(decoder, encoder, settings) {
             @Override
             public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
               super.handlerAdded(ctx);

@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A plain-socket HTTP/1.1 server for transport tests, where each accepted connection runs a script
  * written in the test: read a request, write exact bytes (well-formed or not), close. It can do
- * what a well-behaved server never would. Blocking I/O on one platform thread per connection;
- * every socket is closed by {@link #close()}.
+ * what a well-behaved server never would. Blocking I/O on one platform thread per connection; every
+ * socket is closed by {@link #close()}.
  */
 final class ScriptedServer implements AutoCloseable {
 
@@ -82,7 +82,10 @@ final class ScriptedServer implements AutoCloseable {
           return null;
         }
         head.write(b);
-        state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
+        state =
+            (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3))
+                ? state + 1
+                : 0;
       }
       return head.toString(StandardCharsets.ISO_8859_1);
     }
