@@ -1251,7 +1251,9 @@ public final class ConnectionPool implements AutoCloseable {
 
   private String bound(SubPool s) {
     if (s.count() >= maxPerHost) {
-      return "bound by limits.maxConnectionsPerHost=" + maxPerHost;
+      return "bound by limits.maxConnectionsPerHost="
+          + maxPerHost
+          + (s.connecting.size > 0 ? " (" + s.connecting.size + " still being opened)" : "");
     }
     int total = totalCount();
     if (total >= maxConnections) {
