@@ -118,6 +118,7 @@ public final class ConnectionPool implements AutoCloseable {
   private final PoolObserver observer;
   private final boolean leakTracking;
   private final Runnable maintenance = this::runMaintenance;
+  private final Runnable sweep = this::sweepDeadlines;
 
   /** Read without the lock on the fast path; written under it. Origins are never removed. */
   private final ConcurrentHashMap<Origin, SubPool> byOrigin = new ConcurrentHashMap<>();
@@ -136,6 +137,8 @@ public final class ConnectionPool implements AutoCloseable {
   private long nextConnectionId;
   private long maintenanceAt = Long.MAX_VALUE;
   private Scheduler.@Nullable Cancellable maintenanceTask;
+  private long sweepAt = Long.MAX_VALUE;
+  private Scheduler.@Nullable Cancellable sweepTask;
   private int peakActive;
   private int peakPending;
   private int peakOpen;
@@ -237,11 +240,7 @@ public final class ConnectionPool implements AutoCloseable {
               });
         } else {
           notePeakPending(s);
-          if (timeoutNanos != Long.MAX_VALUE) {
-            // Scheduling never runs the task inline, so it is safe under the lock; doing it here
-            // means a waiter served a moment later always finds its timer to cancel.
-            w.timer = scheduler.schedule(w, timeoutNanos);
-          }
+          scheduleDeadlineSweep(w.deadline, w.startNanos);
         }
       }
       return w;
@@ -396,10 +395,21 @@ public final class ConnectionPool implements AutoCloseable {
     } else if (c.inFlight == 0) {
       becameIdle(c);
     }
+    settle();
+  }
+
+  /**
+   * After a connection became idle or closed: serve the waiters first, then close idle connections
+   * beyond the cap; what that closing frees (a per-host slot) may let a waiter open a connection,
+   * so dispatch again. Guarded by lock.
+   */
+  private void settle() {
     if (hasWaiters()) {
       dispatch();
     }
-    trimIdle();
+    if (trimIdle() && hasWaiters()) {
+      dispatch();
+    }
   }
 
   /** {@code c} in the active list just ended its last exchange. Guarded by lock. */
@@ -437,11 +447,17 @@ public final class ConnectionPool implements AutoCloseable {
     return Math.max(0L, Math.min(keepAliveNanos, server - margin));
   }
 
-  /** Closes least recently used idle connections beyond {@code maxIdleConnections}. */
-  private void trimIdle() {
+  /**
+   * Closes least recently used idle connections beyond {@code maxIdleConnections}; true when it
+   * closed any.
+   */
+  private boolean trimIdle() {
+    boolean trimmed = false;
     while (totalIdle() > maxIdle) {
       forget(Objects.requireNonNull(lruIdle()), CloseReason.EVICTED_LRU, true);
+      trimmed = true;
     }
+    return trimmed;
   }
 
   /**
@@ -606,13 +622,6 @@ public final class ConnectionPool implements AutoCloseable {
       c.cause = null;
       w.connect = null;
     }
-    Scheduler.Cancellable t = w.timer;
-    if (t != null) {
-      w.timer = null;
-      if (state != Waiter.TIMED_OUT) {
-        defer(t::cancel);
-      }
-    }
   }
 
   private static void detachCause(PooledConnection c) {
@@ -726,8 +735,7 @@ public final class ConnectionPool implements AutoCloseable {
         } else if (c.noNewWhileConnecting) {
           forget(c, c.multiplexed ? CloseReason.GOAWAY : CloseReason.SERVER_CLOSED, true);
         }
-        dispatch();
-        trimIdle();
+        settle();
       }
     } finally {
       unlockAndRun();
@@ -752,25 +760,62 @@ public final class ConnectionPool implements AutoCloseable {
         origin, "could not open a connection: " + t.getClass().getSimpleName(), false, t);
   }
 
-  void onWaiterTimeout(Waiter w) {
+  /**
+   * Runs the deadline sweep no later than {@code deadline}. One task for all waiters, at the
+   * earliest deadline: serving or cancelling a waiter then touches no scheduler (most waits end
+   * that way), at the price of a stale sweep now and then that finds nothing due. Scheduling never
+   * runs the task inline, so it is safe under the lock. Guarded by lock.
+   */
+  private void scheduleDeadlineSweep(long deadline, long now) {
+    if (deadline >= sweepAt) {
+      return;
+    }
+    Scheduler.Cancellable old = sweepTask;
+    if (old != null) {
+      old.cancel();
+    }
+    sweepAt = deadline;
+    sweepTask = scheduler.schedule(sweep, deadline - now);
+  }
+
+  /** Fails every waiter whose deadline has come, then schedules itself for the next deadline. */
+  private void sweepDeadlines() {
     lock.lock();
     try {
-      if (w.state != Waiter.WAITING) {
-        return;
+      sweepTask = null;
+      sweepAt = Long.MAX_VALUE;
+      long now = ticker.nanoTime();
+      long next = Long.MAX_VALUE;
+      for (SubPool s : subs) {
+        Waiter w = s.waiters.head;
+        while (w != null) {
+          Waiter following = w.next;
+          if (now >= w.deadline) {
+            timeOut(w, now);
+          } else {
+            next = Math.min(next, w.deadline);
+          }
+          w = following;
+        }
       }
-      long waited = ticker.nanoTime() - w.startNanos;
-      PoolTimeoutException ex = timeoutException(w, waited);
-      removeWaiter(w, Waiter.TIMED_OUT);
-      w.sub.acquireTimeouts++;
-      Origin origin = w.sub.origin;
-      defer(
-          () -> {
-            w.fail(ex);
-            observer.acquireTimedOut(origin, waited);
-          });
+      scheduleDeadlineSweep(next, now);
     } finally {
       unlockAndRun();
     }
+  }
+
+  /** {@code w}'s deadline passed. Guarded by lock. */
+  private void timeOut(Waiter w, long now) {
+    long waited = now - w.startNanos;
+    PoolTimeoutException ex = timeoutException(w, waited);
+    removeWaiter(w, Waiter.TIMED_OUT);
+    w.sub.acquireTimeouts++;
+    Origin origin = w.sub.origin;
+    defer(
+        () -> {
+          w.fail(ex);
+          observer.acquireTimedOut(origin, waited);
+        });
   }
 
   /** The caller completed or cancelled its future itself: leave the queue. */
@@ -1052,12 +1097,18 @@ public final class ConnectionPool implements AutoCloseable {
     Scheduler.Cancellable m = maintenanceTask;
     maintenanceTask = null;
     maintenanceAt = Long.MAX_VALUE;
+    Scheduler.Cancellable sw = sweepTask;
+    sweepTask = null;
+    sweepAt = Long.MAX_VALUE;
     List<Scheduler.Cancellable> timers = new ArrayList<>(forceCloseTimers);
     forceCloseTimers.clear();
     defer(
         () -> {
           if (m != null) {
             m.cancel();
+          }
+          if (sw != null) {
+            sw.cancel();
           }
           for (Scheduler.Cancellable t : timers) {
             t.cancel();

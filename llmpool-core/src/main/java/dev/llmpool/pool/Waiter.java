@@ -1,6 +1,5 @@
 package dev.llmpool.pool;
 
-import dev.llmpool.time.Scheduler;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -18,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  * {@code completeExceptionally} (which {@code orTimeout} uses): each first takes the waiter out of
  * the queue. {@code obtrudeValue} and {@code obtrudeException} bypass that and must not be used.
  */
-final class Waiter extends CompletableFuture<Lease> implements Runnable {
+final class Waiter extends CompletableFuture<Lease> {
   static final int WAITING = 0;
   static final int SERVED = 1;
   static final int TIMED_OUT = 2;
@@ -32,6 +31,10 @@ final class Waiter extends CompletableFuture<Lease> implements Runnable {
   final long seq;
   final long startNanos;
   final long timeoutNanos;
+
+  /** When the wait ends with a timeout (ticker nanos); Long.MAX_VALUE for none. */
+  final long deadline;
+
   final @Nullable Object cause;
 
   // Guarded by pool.lock.
@@ -42,8 +45,6 @@ final class Waiter extends CompletableFuture<Lease> implements Runnable {
 
   /** The connect started on this call's behalf, while both last; it reports its failure here. */
   @Nullable PooledConnection connect;
-
-  Scheduler.@Nullable Cancellable timer;
 
   Waiter(
       ConnectionPool pool,
@@ -57,13 +58,11 @@ final class Waiter extends CompletableFuture<Lease> implements Runnable {
     this.seq = seq;
     this.startNanos = startNanos;
     this.timeoutNanos = timeoutNanos;
+    this.deadline =
+        timeoutNanos == Long.MAX_VALUE
+            ? Long.MAX_VALUE
+            : ConnectionPool.saturatedAdd(startNanos, Math.max(0L, timeoutNanos));
     this.cause = cause;
-  }
-
-  /** The deadline passed. */
-  @Override
-  public void run() {
-    pool.onWaiterTimeout(this);
   }
 
   @Override

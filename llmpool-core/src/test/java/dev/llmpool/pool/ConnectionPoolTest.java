@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * The pool's behaviour, item by item of its specification, on fake connections and a manual
- * clock: nothing sleeps. Every test ends by checking the pool's invariants.
+ * The pool's behaviour, item by item of its specification, on fake connections and a manual clock:
+ * nothing sleeps. Every test ends by checking the pool's invariants.
  */
 class ConnectionPoolTest {
   static final Origin A = Origin.of("https://a.example");
@@ -993,7 +993,8 @@ class ConnectionPoolTest {
       PoolStats s = pool.stats();
       assertThat(s.opened()).isEqualTo(1);
       assertThat(s.closed()).isEqualTo(1);
-      assertThat(s.closedByReason()).containsExactly(java.util.Map.entry(CloseReason.DISCARDED, 1L));
+      assertThat(s.closedByReason())
+          .containsExactly(java.util.Map.entry(CloseReason.DISCARDED, 1L));
       assertThat(s.reused()).isEqualTo(1);
       assertThat(s.acquireTimeouts()).isEqualTo(1);
       assertThat(s.rejected()).isEqualTo(1);

@@ -5,8 +5,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A connection that lives in memory: the test decides its protocol, stream limit, health and when
- * the "server" closes it or sends GOAWAY. Counts its users independently of the pool, so a test
- * can see an HTTP/1.1 connection handed to two calls at once.
+ * the "server" closes it or sends GOAWAY. Counts its users independently of the pool, so a test can
+ * see an HTTP/1.1 connection handed to two calls at once.
  */
 final class FakeConnection implements Connection {
   private static final AtomicInteger IDS = new AtomicInteger();
@@ -19,6 +19,10 @@ final class FakeConnection implements Connection {
   final AtomicInteger closeCalls = new AtomicInteger();
   volatile int maxConcurrent;
   volatile boolean healthy = true;
+
+  /** False once the "server" killed it; unlike {@link #healthy}, the pool's close leaves it. */
+  volatile boolean peerAlive = true;
+
   volatile long serverIdleTimeoutNanos = Long.MAX_VALUE;
 
   FakeConnection(Origin origin, boolean multiplexed, int maxConcurrent, ConnectionListener l) {
@@ -78,18 +82,21 @@ final class FakeConnection implements Connection {
   /** The peer closed the connection. */
   void serverClose() {
     healthy = false;
+    peerAlive = false;
     listener.closed(this);
   }
 
   /** The connection failed with an I/O error. */
   void fail(Throwable error) {
     healthy = false;
+    peerAlive = false;
     listener.closed(this, error);
   }
 
   /** Dies silently: the pool learns of it only by asking. */
   void dieSilently() {
     healthy = false;
+    peerAlive = false;
   }
 
   @Override
