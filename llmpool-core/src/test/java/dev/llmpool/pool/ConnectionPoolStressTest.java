@@ -280,6 +280,65 @@ class ConnectionPoolStressTest {
     }
   }
 
+  /**
+   * Close against acquire: threads acquire and release while the pool is closed under them. Every
+   * call ends with a lease or a PoolClosedException, every lease given out can be released, and
+   * the close completes with no connection left.
+   */
+  @Test
+  void closeAgainstAcquireFromManyThreadsEndsEveryCallOneWay() throws Exception {
+    factory.autoComplete = false;
+    ConnectionPool p =
+        ConnectionPool.builder(factory)
+            .limits(Limits.builder().maxConnections(3).build())
+            .scheduler(scheduler)
+            .build();
+    int threads = 8;
+    CountDownLatch started = new CountDownLatch(threads);
+    AtomicInteger leases = new AtomicInteger();
+    AtomicInteger refused = new AtomicInteger();
+    List<Thread> ts = new ArrayList<>();
+    for (int i = 0; i < threads; i++) {
+      Thread t =
+          new Thread(
+              () -> {
+                started.countDown();
+                for (int n = 0; n < 100_000; n++) {
+                  try {
+                    Lease l = p.acquire(ORIGINS[n % 2], Long.MAX_VALUE, null).join();
+                    leases.incrementAndGet();
+                    l.release();
+                  } catch (CompletionException e) {
+                    if (!(e.getCause() instanceof PoolClosedException)) {
+                      problems.add(e);
+                    }
+                    refused.incrementAndGet();
+                    return;
+                  } catch (Throwable e) {
+                    problems.add(e);
+                    return;
+                  }
+                }
+              });
+      t.start();
+      ts.add(t);
+    }
+    started.await();
+    while (leases.get() < 1000) {
+      Thread.yield();
+    }
+    CompletableFuture<Void> closed = p.close(Duration.ofMinutes(1));
+    for (Thread t : ts) {
+      t.join(TimeUnit.SECONDS.toMillis(30));
+      assertThat(t.isAlive()).isFalse();
+    }
+    assertThat(problems).isEmpty();
+    assertThat(refused.get()).isEqualTo(threads);
+    assertThat(closed).isCompleted();
+    assertThat(p.stats().total()).isZero();
+    p.checkInvariants(true);
+  }
+
   static final boolean VIRTUAL_THREADS = Runtime.version().feature() >= 21;
 
   /** An unstarted virtual thread (JDK 21+; the tests compile for 17, hence reflection). */

@@ -34,12 +34,18 @@ class ConnectionPoolTest {
   final RecordingObserver observer = new RecordingObserver();
   ConnectionPool pool = pool(Limits.DEFAULTS);
 
+  final java.util.List<String> lockViolations =
+      java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
   ConnectionPool pool(Limits limits) {
-    return ConnectionPool.builder(factory)
-        .limits(limits)
-        .scheduler(scheduler)
-        .observer(observer)
-        .build();
+    ConnectionPool p =
+        ConnectionPool.builder(factory)
+            .limits(limits)
+            .scheduler(scheduler)
+            .observer(observer)
+            .build();
+    observer.pool = p;
+    return p;
   }
 
   ConnectionPool pool(Limits.Builder limits) {
@@ -48,7 +54,16 @@ class ConnectionPoolTest {
   }
 
   CompletableFuture<Lease> acquire(Origin o) {
-    return pool.acquire(o, WAIT, null);
+    CompletableFuture<Lease> f = pool.acquire(o, WAIT, null);
+    ConnectionPool p = pool;
+    var unused =
+        f.whenComplete(
+            (l, e) -> {
+              if (p.lock.isHeldByCurrentThread()) {
+                lockViolations.add("future completed under the pool's lock");
+              }
+            });
+    return f;
   }
 
   /** Acquires, completing the connect the acquire starts (if any) with HTTP/1.1. */
@@ -87,6 +102,7 @@ class ConnectionPoolTest {
   @AfterEach
   void invariantsHold() {
     pool.checkInvariants(true);
+    assertThat(lockViolations).isEmpty();
   }
 
   @Nested

@@ -59,6 +59,9 @@ final class FakeConnection implements Connection {
 
   @Override
   public void close() {
+    if (listener instanceof PooledConnection pc && pc.pool.lock.isHeldByCurrentThread()) {
+      throw new AssertionError("connection closed under the pool's lock");
+    }
     if (closeCalls.getAndIncrement() == 0) {
       healthy = false;
     }

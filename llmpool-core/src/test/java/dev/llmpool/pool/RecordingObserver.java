@@ -11,7 +11,14 @@ final class RecordingObserver implements PoolObserver {
   private final List<String> events = new ArrayList<>();
   volatile @Nullable Throwable lastLeakStack;
 
+  /** Set by the test once the pool exists: every event must come outside its lock. */
+  volatile @Nullable ConnectionPool pool;
+
   private synchronized void add(String e) {
+    ConnectionPool p = pool;
+    if (p != null && p.lock.isHeldByCurrentThread()) {
+      throw new AssertionError("observer called under the pool's lock: " + e);
+    }
     events.add(e);
   }
 
