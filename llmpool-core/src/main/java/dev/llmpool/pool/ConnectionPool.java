@@ -102,6 +102,9 @@ public final class ConnectionPool implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionPool.class);
   private static final SubPool[] NO_SUBS = new SubPool[0];
 
+  /** "Read the clock when needed": a value no ticker returns in practice. */
+  private static final long NO_TIME = Long.MIN_VALUE;
+
   final ReentrantLock lock = new ReentrantLock();
   final ReferenceQueue<Object> leakQueue = new ReferenceQueue<>();
 
@@ -357,9 +360,13 @@ public final class ConnectionPool implements AutoCloseable {
 
   /** Ends a lease: {@code discard} when the connection is unfit for reuse. */
   void end(PooledLease l, boolean discard) {
+    // An HTTP/1.1 connection always becomes idle here and needs the time: read the clock before
+    // taking the lock, to keep the lock's hold short under contention. (multiplexed is written
+    // once, before any lease of the connection exists.)
+    long now = l.owner.multiplexed ? NO_TIME : ticker.nanoTime();
     lock.lock();
     try {
-      endLocked(l, discard ? CloseReason.DISCARDED : null);
+      endLocked(l, discard ? CloseReason.DISCARDED : null, now);
     } finally {
       unlockAndRun();
     }
@@ -369,7 +376,7 @@ public final class ConnectionPool implements AutoCloseable {
    * Ends a lease; with a {@code closeReason} the connection is retired (closed now if no other
    * exchange runs on it). A lease already ended is ignored. Guarded by lock.
    */
-  private void endLocked(PooledLease l, @Nullable CloseReason closeReason) {
+  private void endLocked(PooledLease l, @Nullable CloseReason closeReason, long now) {
     if (!l.leased) {
       return;
     }
@@ -393,7 +400,7 @@ public final class ConnectionPool implements AutoCloseable {
         forget(c, c.retireReason, true);
       }
     } else if (c.inFlight == 0) {
-      becameIdle(c);
+      becameIdle(c, now == NO_TIME ? ticker.nanoTime() : now);
     }
     settle();
   }
@@ -413,8 +420,7 @@ public final class ConnectionPool implements AutoCloseable {
   }
 
   /** {@code c} in the active list just ended its last exchange. Guarded by lock. */
-  private void becameIdle(PooledConnection c) {
-    long now = ticker.nanoTime();
+  private void becameIdle(PooledConnection c, long now) {
     Connection conn = connectionOf(c);
     if (!conn.isHealthy()) {
       forget(c, CloseReason.SERVER_CLOSED, true);
@@ -426,7 +432,11 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  private void addIdle(PooledConnection c, Connection conn, long now) {
+  private void addIdle(PooledConnection c, Connection conn, long time) {
+    // A release reads the clock before taking the lock, so another may have stamped a later time
+    // meanwhile: never go below the head, the idle list stays most recent first.
+    PooledConnection head = c.sub.idle.head;
+    long now = head != null && head.idleSince > time ? head.idleSince : time;
     c.idleSince = now;
     c.idleDeadline = saturatedAdd(now, idleTimeoutNanos(conn));
     c.sub.idle.addFirst(c);
@@ -987,7 +997,7 @@ public final class ConnectionPool implements AutoCloseable {
       if (l.leased && l.generation == ref.generation && l.ownerRef == ref) {
         Throwable acquiredAt = l.acquiredAt;
         Origin origin = l.owner.sub.origin;
-        endLocked(l, CloseReason.LEAKED);
+        endLocked(l, CloseReason.LEAKED, NO_TIME);
         defer(() -> reportLeak(origin, acquiredAt));
       }
     }

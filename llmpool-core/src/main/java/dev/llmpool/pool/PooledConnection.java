@@ -48,7 +48,10 @@ final class PooledConnection implements ConnectionListener {
   @Nullable PooledConnection next;
 
   boolean removed;
+
+  /** Written once under the lock when connected, before any lease exists; then only read. */
   boolean multiplexed;
+
   int inFlight;
   long exchanges;
   long connectedAt;

@@ -282,8 +282,8 @@ class ConnectionPoolStressTest {
 
   /**
    * Close against acquire: threads acquire and release while the pool is closed under them. Every
-   * call ends with a lease or a PoolClosedException, every lease given out can be released, and
-   * the close completes with no connection left.
+   * call ends with a lease or a PoolClosedException, every lease given out can be released, and the
+   * close completes with no connection left.
    */
   @Test
   void closeAgainstAcquireFromManyThreadsEndsEveryCallOneWay() throws Exception {
