@@ -158,6 +158,7 @@ final class ConnectAttempt {
                       ssl[0] = h;
                       ch.pipeline().addLast("ssl", h);
                     }
+                    ch.pipeline().addLast(ErrorSink.NAME, ErrorSink.INSTANCE);
                   }
                 })
             .connect(address);
@@ -274,6 +275,57 @@ final class ConnectAttempt {
       fail(new ConnectFailedException(origin, "could not set up the connection", false, e));
       return;
     }
+    if (conn instanceof H2Connection h2c) {
+      // Hand the connection over once the peer's SETTINGS told its stream limit: a pool that saw a
+      // guessed limit would open connections it does not need (or pile streams on this one).
+      ScheduledFuture<?> timer =
+          loop.schedule(
+              () -> {
+                if (!h2c.firstSettings().isDone()) {
+                  h2c.firstSettings()
+                      .completeExceptionally(new io.netty.channel.ConnectTimeoutException());
+                }
+              },
+              settings.timeouts.connect().toNanos(),
+              TimeUnit.NANOSECONDS);
+      var unused =
+          h2c.firstSettings()
+              .whenComplete(
+                  (v, error) -> {
+                    timer.cancel(false);
+                    if (error == null) {
+                      handOver(conn, ch);
+                      return;
+                    }
+                    conn.close();
+                    fail(noSettings(error));
+                  });
+      return;
+    }
+    handOver(conn, ch);
+  }
+
+  private LlmPoolException noSettings(Throwable error) {
+    if (error instanceof io.netty.channel.ConnectTimeoutException) {
+      return new ConnectTimeoutException(
+          origin,
+          "no HTTP/2 SETTINGS from the server within timeouts.connect",
+          settings.timeouts.connect(),
+          false,
+          null);
+    }
+    String hint =
+        origin.isTls()
+            ? ""
+            : " (is h2c prior knowledge right for this server? it may speak only HTTP/1.1)";
+    return new ConnectFailedException(
+        origin,
+        "the HTTP/2 connection closed before the server's SETTINGS: " + describe(error) + hint,
+        false,
+        error);
+  }
+
+  private void handOver(NettyConnection conn, Channel ch) {
     log.debug("{} open to {}", conn, ch.remoteAddress());
     if (!result.complete(conn)) {
       conn.close();

@@ -76,7 +76,7 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
     this.defaults = defaults;
     this.hostLine = hostLine(origin);
     this.parser = new H1ResponseParser(this, settings.maxResponseHeaderBytes);
-    channel.pipeline().addLast("llmpool-http1", new Handler());
+    NettyConnection.install(channel, "llmpool-http1", new Handler());
   }
 
   private static byte[] hostLine(Origin origin) {

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
@@ -37,6 +38,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,6 +95,11 @@ final class H2Connection extends NettyConnection {
 
   private volatile int capacity = ASSUMED_STREAMS_BEFORE_SETTINGS;
 
+  /**
+   * Completes when the peer's first SETTINGS frame arrives; fails if the connection closes first.
+   */
+  private final CompletableFuture<Void> firstSettings = new CompletableFuture<>();
+
   // Event-loop confined.
   private @Nullable ChannelHandlerContext ctx;
   private final IntObjectHashMap<Exchange> streams = new IntObjectHashMap<>();
@@ -140,12 +147,20 @@ final class H2Connection extends NettyConnection {
     this.handler = new Handler(decoder, encoder, initial);
     decoder.frameListener(new FrameListener());
     connection.addListener(new StreamListener());
-    channel.pipeline().addLast("llmpool-http2", handler);
+    NettyConnection.install(channel, "llmpool-http2", handler);
   }
 
   @Override
   public boolean isMultiplexed() {
     return true;
+  }
+
+  /**
+   * Completes when the peer's first SETTINGS frame arrived, so that the connection is handed to the
+   * pool with the peer's real stream limit; fails when the connection closes before.
+   */
+  CompletableFuture<Void> firstSettings() {
+    return firstSettings;
   }
 
   @Override
@@ -515,6 +530,11 @@ final class H2Connection extends NettyConnection {
     @Override
     public void channelInactive(ChannelHandlerContext c) throws Exception {
       healthy = false;
+      if (!firstSettings.isDone()) {
+        Throwable why = protocolError != null ? protocolError : lastError;
+        firstSettings.completeExceptionally(
+            why != null ? why : new java.io.IOException("connection closed"));
+      }
       cancelWatchdog();
       ArrayDeque<Exchange> waiting = awaitingPing;
       awaitingPing = null;
@@ -539,7 +559,13 @@ final class H2Connection extends NettyConnection {
     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) throws Exception {
       lastError = cause;
       log.debug("{}: {}", H2Connection.this, cause.toString());
-      super.exceptionCaught(c, cause);
+      if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+        super.exceptionCaught(c, cause); // protocol errors: GOAWAY, then close
+      } else {
+        // I/O errors (a reset): the connection is gone; channelInactive classifies the streams.
+        healthy = false;
+        closeChannel(c.channel());
+      }
     }
 
     @Override
@@ -717,6 +743,13 @@ final class H2Connection extends NettyConnection {
         now = before;
       }
       settingsSeen = true;
+      if (now != before) {
+        capacity = now;
+      }
+      if (!firstSettings.isDone()) {
+        firstSettings.complete(null);
+        return; // the pool has not seen the connection yet: nothing to notify
+      }
       if (now != before) {
         capacity = now;
         log.debug("{}: peer allows {} concurrent streams", H2Connection.this, now);

@@ -13,6 +13,7 @@ import dev.llmpool.pool.Connection;
 import dev.llmpool.pool.ConnectionListener;
 import dev.llmpool.time.Ticker;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -271,6 +272,15 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
       ex.onEnd(failure, reusable);
     } catch (RuntimeException e) {
       log.warn("exchange end callback threw on {}", this, e);
+    }
+  }
+
+  /** Adds a protocol handler in front of the pipeline's error sink. */
+  static void install(Channel ch, String name, ChannelHandler handler) {
+    if (ch.pipeline().get(ErrorSink.NAME) != null) {
+      ch.pipeline().addBefore(ErrorSink.NAME, name, handler);
+    } else {
+      ch.pipeline().addLast(name, handler);
     }
   }
 

@@ -132,6 +132,7 @@ public final class NettyTransport implements ConnectionFactory, AutoCloseable {
   }
 
   /** True when the transport expects {@code origin} to speak HTTP/2 (see settings). */
+  @Override
   public boolean expectsMultiplexing(Origin origin) {
     return settings.expectsMultiplexing(origin);
   }
@@ -179,6 +180,11 @@ public final class NettyTransport implements ConnectionFactory, AutoCloseable {
     }
     dns.clear();
     var unused = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+  }
+
+  /** Runs {@code r} once the event loop threads have stopped. */
+  public void whenTerminated(Runnable r) {
+    group.terminationFuture().addListener(x -> r.run());
   }
 
   /** Completes when the event loop threads have stopped. */

@@ -68,16 +68,37 @@ class H2ConnectionTest {
   }
 
   @Test
-  void capacityIsOneUntilThePeerSettingsThenThePeerLimit() throws Exception {
+  void theConnectionIsHandedOverOnlyOnceThePeerStatedItsStreamLimit() throws Exception {
     server = new H2TestServer(7, s -> s.respond("ok"));
     transport();
     RecordingConnectionListener l = new RecordingConnectionListener();
     NettyConnection c = open(l);
+    assertThat(c.maxConcurrentExchanges()).isEqualTo(7);
     TestExchange ex = TestExchange.get("/a");
     c.start(ex);
     assertThat(await(ex).failure()).isNull();
-    assertThat(l.capacities).contains(7);
-    assertThat(c.maxConcurrentExchanges()).isEqualTo(7);
+    assertThat(l.capacities).as("no change after hand-over").isEmpty();
+  }
+
+  @Test
+  void h2cPriorKnowledgeToAnHttp1ServerFailsToConnectWithAHint() throws Exception {
+    try (ScriptedServer h1 =
+        new ScriptedServer(
+            p -> {
+              p.write("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+              p.close();
+            })) {
+      transport();
+      var f =
+          transport.open(
+              new Origin("http", "127.0.0.1", h1.port()), new RecordingConnectionListener(), null);
+      assertThat(f)
+          .failsWithin(java.time.Duration.ofSeconds(WAIT_S))
+          .withThrowableThat()
+          .havingCause()
+          .isInstanceOf(dev.llmpool.ConnectFailedException.class)
+          .withMessageContaining("h2c prior knowledge");
+    }
   }
 
   @Test
