@@ -267,7 +267,13 @@ final class ConnectAttempt {
       conn =
           h2
               ? new H2Connection(
-                  settings, transport.defaultHeaders, ch, origin, poolListener, connectionId)
+                  settings,
+                  transport.defaultHeaders,
+                  transport.budget(origin),
+                  ch,
+                  origin,
+                  poolListener,
+                  connectionId)
               : new H1Connection(
                   settings, transport.defaultHeaders, ch, origin, poolListener, connectionId);
     } catch (RuntimeException e) {

@@ -77,6 +77,9 @@ final class H2Connection extends NettyConnection {
 
   static final int ASSUMED_STREAMS_BEFORE_SETTINGS = 1;
 
+  /** Netty's first client stream id (1 is kept for an HTTP/1.1 upgrade). */
+  static final int FIRST_STREAM_ID = 3;
+
   /** Upper bound reported to the pool for an "unlimited" peer. */
   static final int MAX_STREAMS_CAP = 10_000;
 
@@ -86,6 +89,7 @@ final class H2Connection extends NettyConnection {
   private static final AsciiString CONTENT_LENGTH = AsciiString.cached("content-length");
 
   private final DefaultHeaders defaults;
+  private final StreamBudget budget;
   private final AsciiString scheme;
   private final AsciiString authority;
   private final Http2Connection h2;
@@ -100,7 +104,12 @@ final class H2Connection extends NettyConnection {
    */
   private final CompletableFuture<Void> firstSettings = new CompletableFuture<>();
 
+  /** Exchanges that used a stream and ended; written on the event loop, read by the pool. */
+  private volatile int streamsEnded;
+
   // Event-loop confined.
+  private int endedCount;
+  private int streamsCreated;
   private @Nullable ChannelHandlerContext ctx;
   private final IntObjectHashMap<Exchange> streams = new IntObjectHashMap<>();
   private @Nullable ArrayDeque<Exchange> awaitingPing;
@@ -112,12 +121,14 @@ final class H2Connection extends NettyConnection {
   H2Connection(
       TransportSettings settings,
       DefaultHeaders defaults,
+      StreamBudget budget,
       Channel channel,
       Origin origin,
       ConnectionListener listener,
       long id) {
     super(settings, channel, origin, listener, id);
     this.defaults = defaults;
+    this.budget = budget;
     this.scheme = origin.isTls() ? HTTPS : HTTP;
     boolean defaultPort = origin.port() == (origin.isTls() ? 443 : 80);
     this.authority =
@@ -163,9 +174,27 @@ final class H2Connection extends NettyConnection {
     return firstSettings;
   }
 
+  /**
+   * The peer's stream limit; and when the server is known to retire connections after a number of
+   * streams ({@link StreamBudget}), no more than the streams this connection may still start, so
+   * that the pool (which compares this with the leases it has out) never overruns the budget.
+   */
   @Override
   public int maxConcurrentExchanges() {
-    return isHealthy() ? capacity : 0;
+    if (!isHealthy()) {
+      return 0;
+    }
+    int b = budget.limit();
+    return b == Integer.MAX_VALUE ? capacity : Math.max(0, Math.min(capacity, b - streamsEnded));
+  }
+
+  @Override
+  void exchangeEnded(Exchange ex) {
+    if (ex.streamId > 0) {
+      // One writer (this event loop); the volatile write publishes the count to the pool.
+      endedCount++;
+      streamsEnded = endedCount;
+    }
   }
 
   @Override
@@ -218,6 +247,16 @@ final class H2Connection extends NettyConnection {
   }
 
   private void writeRequest(ChannelHandlerContext c, Exchange ex) {
+    if (streamsCreated >= budget.limit()) {
+      // The server would refuse this stream: retire the connection, send the call elsewhere.
+      if (healthy) {
+        notifyNoNewExchanges();
+      }
+      endExchange(
+          ex, notSent("the connection used up the server's streams per connection", null), false);
+      closeIfDrained();
+      return;
+    }
     int streamId = h2.local().incrementAndGetNextStreamId();
     if (streamId < 0) {
       // Stream ids exhausted: this connection is done; the pool opens another.
@@ -227,6 +266,9 @@ final class H2Connection extends NettyConnection {
     }
     ex.streamId = streamId;
     streams.put(streamId, ex);
+    if (++streamsCreated >= budget.limit() && healthy) {
+      notifyNoNewExchanges(); // the last stream the server will accept here
+    }
     byte[] body = ex.body();
     Http2Headers headers = requestHeaders(ex, body);
     handler
@@ -352,9 +394,17 @@ final class H2Connection extends NettyConnection {
     if (c == null || !channel.isActive()) {
       return;
     }
-    Http2Stream stream = h2.stream(streamId);
-    if (stream != null && stream.state() == Http2Stream.State.CLOSED) {
+    if (h2.goAwayReceived() && streamId > h2.local().lastStreamKnownByPeer()) {
+      // The server dropped this stream when it sent GOAWAY: to it the stream is idle, and a
+      // RST_STREAM for an idle stream is a connection error that would kill the streams it does
+      // process.
       return;
+    }
+    Http2Stream stream = h2.stream(streamId);
+    if (stream == null
+        ? streamId <= h2.local().lastStreamCreated()
+        : stream.state() == Http2Stream.State.CLOSED) {
+      return; // already closed (a stream still buffered locally has no id in Netty's model yet)
     }
     // Through the encoder: a stream still buffered by the StreamBufferingEncoder is dropped
     // without a frame (the server never heard of it); a live one gets RST_STREAM.
@@ -484,7 +534,12 @@ final class H2Connection extends NettyConnection {
         what
             + (ex.headDelivered
                 ? " (response body incomplete after " + ex.bodyReceived + " bytes)"
-                : ", before the response arrived"),
+                : ", before the response arrived")
+            + " on stream "
+            + ex.streamId
+            + (h2.goAwayReceived()
+                ? " (GOAWAY last-stream-id " + h2.local().lastStreamKnownByPeer() + ")"
+                : ""),
         true,
         cause);
   }
@@ -781,6 +836,9 @@ final class H2Connection extends NettyConnection {
       log.debug(
           "{}: GOAWAY last-stream-id={} error={}", H2Connection.this, lastStreamId, errorCode);
       capacity = 0;
+      if (errorCode == Http2Error.NO_ERROR.code() && lastStreamId >= FIRST_STREAM_ID) {
+        budget.goAway((lastStreamId - FIRST_STREAM_ID) / 2 + 1);
+      }
       notifyNoNewExchanges();
       // Netty now closes the streams above lastStreamId; onStreamClosed classifies them.
       loop.execute(H2Connection.this::closeIfDrained);

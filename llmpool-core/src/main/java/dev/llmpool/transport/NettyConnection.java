@@ -268,6 +268,7 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
       return;
     }
     ex.ended = true;
+    exchangeEnded(ex);
     try {
       ex.onEnd(failure, reusable);
     } catch (RuntimeException e) {
@@ -289,6 +290,9 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
   static void closeChannel(Channel ch) {
     ch.close();
   }
+
+  /** Bookkeeping when an exchange ends, before its callback; on the event loop. */
+  void exchangeEnded(Exchange ex) {}
 
   /** Tells the pool, once, that the connection is gone. */
   private void notifyClosed() {

@@ -22,6 +22,7 @@ import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -61,6 +62,7 @@ public final class NettyTransport implements ConnectionFactory, AutoCloseable {
   private final boolean epoll;
   private final Class<? extends SocketChannel> channelType;
   private final AtomicLong connectionIds = new AtomicLong();
+  private final ConcurrentHashMap<Origin, StreamBudget> budgets = new ConcurrentHashMap<>();
 
   /** Builds the transport and starts its event loop threads (lazily, on first use). */
   public NettyTransport(TransportSettings settings) {
@@ -147,6 +149,11 @@ public final class NettyTransport implements ConnectionFactory, AutoCloseable {
             this, loop, origin, listener, cause, connectionIds.incrementAndGet(), result);
     loop.execute(attempt::start);
     return result;
+  }
+
+  /** What is known of {@code origin}'s streams-per-connection limit (see {@link StreamBudget}). */
+  StreamBudget budget(Origin origin) {
+    return budgets.computeIfAbsent(origin, StreamBudget::new);
   }
 
   /** A bootstrap for one connect on {@code loop}. */

@@ -17,6 +17,7 @@ import dev.llmpool.Phase;
 import dev.llmpool.ReadTimeoutException;
 import dev.llmpool.Timeouts;
 import dev.llmpool.TotalTimeoutException;
+import dev.llmpool.http.internal.HttpEngine;
 import dev.llmpool.testkit.Fault;
 import dev.llmpool.testkit.MockLlmServer;
 import dev.llmpool.testkit.Reply;
@@ -229,13 +230,13 @@ class HttpContractTest {
   @EnumSource(
       value = Proto.class,
       names = {"H2C", "H2"})
-  void aStreamRefusedAgainIsResentOnlyOnceAndFailsAsNotProcessed(Proto p) {
+  void aStreamRefusedEveryTimeIsResentABoundedNumberOfTimesAndFailsAsNotProcessed(Proto p) {
     start(p);
     assertThatThrownBy(() -> pool.send(chat(newId(), Fault.REFUSE_STREAM).build()))
         .isInstanceOf(ConnectionLostException.class)
         .hasMessageContaining("REFUSED_STREAM")
         .satisfies(e -> assertThat(((LlmPoolException) e).requestMayHaveBeenProcessed()).isFalse());
-    assertThat(server.requests()).hasSize(2);
+    assertThat(server.requests()).hasSize(1 + HttpEngine.MAX_SAFE_RETRIES);
   }
 
   @ParameterizedTest

@@ -121,6 +121,7 @@ final class H2TestServer implements AutoCloseable {
     Http2ConnectionEncoder encoder;
     Http2ConnectionHandler handler;
     final AtomicInteger requests = new AtomicInteger();
+    int opened;
 
     /** Through the HTTP/2 handler, which writes flow-controlled DATA before flushing. */
     void flush() {
@@ -139,8 +140,14 @@ final class H2TestServer implements AutoCloseable {
   final AtomicInteger pings = new AtomicInteger();
   final AtomicInteger resetsReceived = new AtomicInteger();
   final List<String> paths = new CopyOnWriteArrayList<>();
+  final List<String> connectionErrors = new CopyOnWriteArrayList<>();
   private final List<Channel> channels = new CopyOnWriteArrayList<>();
   volatile boolean answerPings = true;
+
+  /**
+   * When positive: GOAWAY naming the N-th stream as soon as its headers arrive (before its body).
+   */
+  volatile int goAwayOnHeadersOf;
 
   H2TestServer(int maxConcurrentStreams, Script script) throws InterruptedException {
     this.script = script;
@@ -219,6 +226,16 @@ final class H2TestServer implements AutoCloseable {
               super.handlerAdded(ctx);
               listener.state.ctx = ctx;
             }
+
+            @Override
+            protected void onConnectionError(
+                ChannelHandlerContext ctx,
+                boolean outbound,
+                Throwable cause,
+                io.netty.handler.codec.http2.Http2Exception http2Ex) {
+              listener.server.connectionErrors.add(String.valueOf(cause));
+              super.onConnectionError(ctx, outbound, cause, http2Ex);
+            }
           };
       return h;
     }
@@ -242,6 +259,11 @@ final class H2TestServer implements AutoCloseable {
       server.peakStreams.accumulateAndGet(now, Math::max);
       heads.put(streamId, headers);
       bodies.put(streamId, new StringBuilder());
+      if (++state.opened == server.goAwayOnHeadersOf) {
+        state.handler.goAway(
+            ctx, streamId, Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER, ctx.newPromise());
+        state.flush();
+      }
       if (end) {
         dispatch(streamId);
       }

@@ -29,10 +29,13 @@ import org.jspecify.annotations.Nullable;
  */
 public final class HttpEngine {
   /**
-   * How many times a call is re-sent after an attempt the server provably did not process (a stale
-   * connection, REFUSED_STREAM, a stream above a GOAWAY's last stream id).
+   * How many times a call is re-sent after attempts the server provably did not process (a dead
+   * connection that took none of it, REFUSED_STREAM, a stream above a GOAWAY's last stream id). One
+   * is the common case; a server that sends GOAWAY every few streams can refuse a re-sent stream
+   * again, so a few are allowed, within {@code timeouts.total}. A request the server may have
+   * processed is never re-sent, whatever this number.
    */
-  public static final int MAX_SAFE_RETRIES = 1;
+  public static final int MAX_SAFE_RETRIES = 3;
 
   final LeaseSource leases;
   final Ticker ticker;
