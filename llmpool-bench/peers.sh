@@ -28,7 +28,7 @@ STREAM_MODES=paced,burst
 PHASES=matrix,stream,memory
 MEMORY_CONNECTIONS=1000
 MEMORY_PORTS=100
-GAP_MS=1
+GAP_MS=2
 H2LOAD=yes
 BUILD=yes
 PUBLISH=no
@@ -50,7 +50,8 @@ usage() {
   cat <<EOF
 
 Options (defaults in brackets):
-  --quick                 smoke run: 2 s warm-up, 0.3 s settle + 1 s per cell, c=1,64, 200 idle connections
+  --quick                 smoke run: 2 s warm-up, 0.3 s settle + 1 s per cell, c=1,64, 2.5 s per stream cell,
+                          200 idle connections, 20 TLS origins
   --clients=a,b           jdk, okhttp, jetty, apache, apache-mux, reactor, reactor-strict [all]
   --protocols=h1,h2,h2c   [$PROTOCOLS]
   --concurrency=LIST      [$CONCURRENCY]
@@ -73,7 +74,7 @@ EOF
 for arg in "$@"; do
   case "$arg" in
     --quick)
-      WARMUP=2 SETTLE=0.3 MEASURE=1 STREAM_SETTLE=0.2 STREAM_MEASURE=1 CONCURRENCY=1,64
+      WARMUP=2 SETTLE=0.3 MEASURE=1 STREAM_SETTLE=0.2 STREAM_MEASURE=2.5 CONCURRENCY=1,64
       MEMORY_CONNECTIONS=200 MEMORY_PORTS=20 LABEL="smoke run (--quick)" ;;
     --clients=*) CLIENTS="${arg#*=}" ;;
     --protocols=*) PROTOCOLS="${arg#*=}" ;;

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * The orchestrator {@code llmpool-bench/peers.sh} calls:
  *
  * <ul>
- *   <li>{@code files --dir=D [--gap-ms=1]}: writes what nginx serves (the chat answer, the SSE
+ *   <li>{@code files --dir=D [--gap-ms=2]}: writes what nginx serves (the chat answer, the SSE
  *       answer, the paced SSE directives) and the request body h2load sends.
  *   <li>{@code run …}: one JVM per client ({@link ClientRunner}) with the same flags, h2load as the
  *       C reference, then connection counts from nginx's log, and {@code results.json}, {@code
@@ -62,7 +62,7 @@ public final class PeerBench {
     Files.writeString(dir.resolve("chat.inc"), Payloads.chatDirective(), StandardCharsets.UTF_8);
     Files.writeString(
         dir.resolve("paced.inc"),
-        Payloads.pacedDirectives(args.integer("gap-ms", 1)),
+        Payloads.pacedDirectives(args.integer("gap-ms", 2)),
         StandardCharsets.UTF_8);
     ClientRunner.log(
         "request %d bytes, answer %d bytes, SSE answer %d bytes (%d tokens)",
@@ -214,10 +214,10 @@ public final class PeerBench {
     Map<String, String> durations = new LinkedHashMap<>();
     durations.put("JIT warm-up per JVM", args.string("warmup", "10") + " s");
     durations.put("per cell: settle", args.string("settle", "1") + " s");
-    durations.put("measure", args.string("measure", "4") + " s");
-    durations.put("streaming: settle", args.string("stream-settle", "0.5") + " s");
-    durations.put("measure ", args.string("stream-measure", "3") + " s");
-    durations.put("paced gap", args.string("gap-ms", "1") + " ms/token");
+    durations.put("then measure", args.string("measure", "4") + " s");
+    durations.put("per streaming cell: settle", args.string("stream-settle", "0.5") + " s");
+    durations.put("then measure for", args.string("stream-measure", "3") + " s");
+    durations.put("paced SSE gap", args.string("gap-ms", "2") + " ms per token");
     String jdk =
         counted.isEmpty()
             ? System.getProperty("java.vm.name") + " " + Runtime.version()

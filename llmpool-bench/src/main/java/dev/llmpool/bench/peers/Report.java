@@ -86,13 +86,17 @@ final class Report {
           .append(SUMMARY_CONCURRENCY)
           .append("](")
           .append(chartPrefix)
-          .append("peers-throughput.png)\n\n");
+          .append("peers-throughput.png)\n\n![Client CPU per request at concurrency ")
+          .append(SUMMARY_CONCURRENCY)
+          .append("](")
+          .append(chartPrefix)
+          .append("peers-cpu.png)\n\n");
 
       for (Protocol p : Protocol.values()) {
         md.append("#### ").append(p.label()).append("\n\n");
         md.append(
-            "| client | conc. | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req | alloc KB/req | conns opened | errors | nginx CPU µs/req |\n");
-        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+            "| client | conc. | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req | alloc KB/req | conns opened | errors | nginx CPU µs/req | nginx busy % |\n");
+        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         Set<String> unsupported = new LinkedHashSet<>();
         for (Results.Cell c : cells) {
           if (!c.protocol().equals(p.key())) {
@@ -109,7 +113,7 @@ final class Report {
                 .append(c.concurrency())
                 .append(" | failed: ")
                 .append(escape(String.valueOf(c.note())))
-                .append(" | | | | | | | | |\n");
+                .append(" | | | | | | | | | |\n");
             continue;
           }
           md.append("| ")
@@ -137,6 +141,8 @@ final class Report {
               .append(c.errors())
               .append(" | ")
               .append(num(c.nginxCpuMicrosPerRequest(), 1))
+              .append(" | ")
+              .append(num(c.nginxCpuMicrosPerRequest() * c.requestsPerSecond() / 1e4, 0))
               .append(" |\n");
         }
         md.append("\n");
@@ -350,7 +356,8 @@ final class Report {
             .yAxisTitle(
                 throughput ? "req/s (higher is better)" : "µs CPU per request (lower is better)")
             .build();
-    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
     chart.getStyler().setLabelsVisible(false);
     chart.getStyler().setAvailableSpaceFill(0.85);
     List<String> x = new ArrayList<>(clients);

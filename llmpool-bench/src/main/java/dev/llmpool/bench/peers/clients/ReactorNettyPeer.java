@@ -81,8 +81,11 @@ public final class ReactorNettyPeer implements PeerClientFactory {
     s.add("protocol HTTP11 (h1), H2 (h2 over TLS), H2C (prior knowledge)");
     s.add(
         "h2: secure(Http2SslContextSpec.forClient() with a trust manager for the bench"
-            + " certificate); Netty's OpenSSL (netty-tcnative BoringSSL, on llmpool-core's class"
-            + " path) and epoll are used when present, as Reactor Netty does by default");
+            + " certificate); TLS by BoringSSL (netty-tcnative, on the bench's class path) and"
+            + " epoll, both Reactor Netty's defaults when present");
+    s.add(
+        "runOn(LoopResources.create(…)) per client, default size (max(CPUs, 4) event loops), so"
+            + " each cell starts and ends with its own threads");
     return s;
   }
 
