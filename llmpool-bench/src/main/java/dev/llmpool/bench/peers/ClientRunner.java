@@ -143,6 +143,9 @@ public final class ClientRunner {
             p.key(),
             c.requestsPerSecond(),
             c.errors() > 0 ? "  errors " + c.errors() + ": " + c.note() : "");
+      } catch (Exception e) {
+        // The cells will show the failure; the other protocols still warm up.
+        log("%-14s warm-up %-4s failed: %s", factory.name(), p.key(), LoadDriver.describe(e));
       }
     }
     return (System.nanoTime() - start) / 1e9;

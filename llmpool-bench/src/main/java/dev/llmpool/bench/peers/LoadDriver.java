@@ -76,12 +76,11 @@ final class LoadDriver {
     }
     parkFor(settle);
     Meters.Snapshot start = meters.snapshot();
-    latencies(d).reset();
     d.phase = MEASURE;
     parkFor(measure);
     d.phase = STOP;
     Meters.Window window = meters.snapshot().minus(start);
-    Histogram h = latencies(d).getIntervalHistogram();
+    Histogram h = d.latencies.getIntervalHistogram();
     long ok = d.completed.sum();
     boolean drained = d.lanesDone.await(DRAIN.toMillis(), TimeUnit.MILLISECONDS);
     long hung = d.lanesDone.getCount();
@@ -117,10 +116,6 @@ final class LoadDriver {
         window.allocatedBytes() / perReq,
         window.nginxCpuNanos() / perReq / 1000.0,
         -1);
-  }
-
-  private static Recorder latencies(LoadDriver d) {
-    return d.latencies;
   }
 
   /** Parks the calling thread for {@code d}, however often it wakes early. */
