@@ -81,7 +81,8 @@ public final class ClientRunner {
             warmedSeconds,
             cells,
             streams,
-            memory);
+            memory,
+            -1);
     Path out = Paths.get(args.required("out"));
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.toFile(), run);
     retry.shutdownNow();

@@ -22,6 +22,17 @@ final class NginxLog {
     long opened(String tag) {
       return opened.getOrDefault(tag, 0L);
     }
+
+    /** Connections opened by every cell whose tag starts with {@code client/}. */
+    long openedByClient(String client) {
+      long sum = 0;
+      for (Map.Entry<String, Long> e : opened.entrySet()) {
+        if (e.getKey().startsWith(client + "/")) {
+          sum += e.getValue();
+        }
+      }
+      return sum;
+    }
   }
 
   private NginxLog() {}

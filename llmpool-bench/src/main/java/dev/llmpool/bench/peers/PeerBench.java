@@ -148,7 +148,8 @@ public final class PeerBench {
                       run.warmupSeconds(),
                       run.cells(),
                       run.streams(),
-                      mem.memory());
+                      mem.memory(),
+                      -1);
         }
       }
       if (run != null) {
@@ -204,7 +205,8 @@ public final class PeerBench {
               r.warmupSeconds(),
               cells,
               r.streams(),
-              r.memory()));
+              r.memory(),
+              counts.openedByClient(r.client())));
     }
     List<Results.Cell> ref = new ArrayList<>();
     for (Results.Cell c : reference) {

@@ -168,6 +168,7 @@ final class Report {
       }
     }
 
+    md.append(targets(cells));
     List<Results.StreamCell> streams = new ArrayList<>();
     List<Results.Memory> memory = new ArrayList<>();
     for (Results.ClientRun c : run.clients()) {
@@ -251,9 +252,9 @@ final class Report {
             .append(" | ")
             .append(x.connectionsAdded())
             .append(" | ")
-            .append(num(x.heapBytesPerConnection(), 0))
+            .append(signed(x.heapBytesPerConnection()))
             .append(" | ")
-            .append(num(x.nativeBytesPerConnection(), 0))
+            .append(signed(x.nativeBytesPerConnection()))
             .append(" | ")
             .append(num(x.rssBytes() / 1048576.0, 1))
             .append(" | ")
@@ -272,7 +273,12 @@ final class Report {
           .append(c.client())
           .append("**: ")
           .append(escape(c.description()))
-          .append(String.format(Locale.ROOT, " (warm-up %.1f s)", c.warmupSeconds()))
+          .append(
+              String.format(
+                  Locale.ROOT,
+                  " (warm-up %.1f s; %s connections opened over the run)",
+                  c.warmupSeconds(),
+                  c.connectionsOpened() < 0 ? "?" : Long.toString(c.connectionsOpened())))
           .append("\n");
       for (String s : c.settings()) {
         md.append("  - ").append(escape(s)).append("\n");
@@ -282,6 +288,120 @@ final class Report {
       md.append("- **h2load**: nghttp2's h2load, C reference; see the notes on method.\n");
     }
     return md.toString();
+  }
+
+  /** The client whose targets {@link #targets} checks. */
+  static final String LLMPOOL = "llmpool";
+
+  /**
+   * Issue 10's targets for llmpool against the best peer of each cell (h2load, a C load generator,
+   * is a reference, not a peer); empty when llmpool did not run.
+   */
+  static String targets(List<Results.Cell> cells) {
+    List<String> rows = new ArrayList<>();
+    for (Results.Cell own : cells) {
+      if (!own.client().equals(LLMPOOL) || !own.status().equals(Results.OK)) {
+        continue;
+      }
+      Results.Cell fastest = null;
+      Results.Cell leanest = null;
+      for (Results.Cell c : cells) {
+        if (c.client().equals(LLMPOOL)
+            || c.client().equals("h2load")
+            || !c.status().equals(Results.OK)
+            || !c.protocol().equals(own.protocol())
+            || c.concurrency() != own.concurrency()) {
+          continue;
+        }
+        if (fastest == null || c.requestsPerSecond() > fastest.requestsPerSecond()) {
+          fastest = c;
+        }
+        if (leanest == null || c.cpuMicrosPerRequest() < leanest.cpuMicrosPerRequest()) {
+          leanest = c;
+        }
+      }
+      String cell = own.protocol() + " c=" + own.concurrency();
+      if (fastest != null && leanest != null) {
+        double ratio = own.requestsPerSecond() / fastest.requestsPerSecond();
+        double need =
+            own.concurrency() == SUMMARY_CONCURRENCY
+                ? (own.protocol().equals("h1") ? 1.2 : 1.3)
+                : 1.0;
+        rows.add(
+            row(
+                cell,
+                "throughput ≥ " + need + "× best peer (" + fastest.client() + ")",
+                String.format(Locale.ROOT, "%.2f×", ratio),
+                ratio >= need));
+        rows.add(
+            row(
+                cell,
+                "CPU/req ≤ leanest peer ("
+                    + leanest.client()
+                    + " "
+                    + num(leanest.cpuMicrosPerRequest(), 1)
+                    + " µs)",
+                num(own.cpuMicrosPerRequest(), 1) + " µs",
+                own.cpuMicrosPerRequest() <= leanest.cpuMicrosPerRequest()));
+        if (own.concurrency() == 1) {
+          Results.Cell quickest = null;
+          for (Results.Cell c : cells) {
+            if (!c.client().equals(LLMPOOL)
+                && !c.client().equals("h2load")
+                && c.status().equals(Results.OK)
+                && c.protocol().equals(own.protocol())
+                && c.concurrency() == 1
+                && (quickest == null || c.p50Micros() < quickest.p50Micros())) {
+              quickest = c;
+            }
+          }
+          if (quickest != null) {
+            rows.add(
+                row(
+                    cell,
+                    "p50 ≤ best peer's ("
+                        + quickest.client()
+                        + " "
+                        + num(quickest.p50Micros(), 0)
+                        + " µs)",
+                    num(own.p50Micros(), 0) + " µs",
+                    own.p50Micros() <= quickest.p50Micros()));
+          }
+        }
+      }
+      rows.add(
+          row(
+              cell,
+              "allocation ≤ 4 KB/req",
+              num(own.allocatedBytesPerRequest(), 0) + " B",
+              own.allocatedBytesPerRequest() <= 4096));
+      if (own.concurrency() == 256) {
+        rows.add(
+            row(
+                cell,
+                "p99.9 ≤ 3× p50",
+                num(own.p999Micros(), 0) + " µs vs p50 " + num(own.p50Micros(), 0) + " µs",
+                own.p999Micros() <= 3 * own.p50Micros()));
+      }
+    }
+    if (rows.isEmpty()) {
+      return "";
+    }
+    return "#### llmpool's targets (issue 10)\n\n| cell | target | llmpool | met |\n|---|---|--:|---|\n"
+        + String.join("", rows)
+        + "\n";
+  }
+
+  private static String row(String cell, String target, String value, boolean met) {
+    return "| "
+        + cell
+        + " | "
+        + escape(target)
+        + " | "
+        + value
+        + " | "
+        + (met ? "yes" : "**no**")
+        + " |\n";
   }
 
   static String csv(Results.Run run) {
@@ -413,6 +533,11 @@ final class Report {
       return String.format(Locale.ROOT, "%,.0f", v);
     }
     return String.format(Locale.ROOT, "%,." + decimals + "f", v);
+  }
+
+  /** A measured difference, which noise can make negative. */
+  static String signed(double v) {
+    return String.format(Locale.ROOT, "%,.0f", v);
   }
 
   /** A CSV number: no grouping, -1 when not measured. */

@@ -170,7 +170,10 @@ public final class Results {
     }
   }
 
-  /** Everything one client's JVM measured. */
+  /**
+   * Everything one client's JVMs measured; {@code connectionsOpened} counts every connection the
+   * client opened over its run (warm-up, cells, streams, memory probe) from nginx's log.
+   */
   public record ClientRun(
       String client,
       String description,
@@ -180,7 +183,8 @@ public final class Results {
       double warmupSeconds,
       List<Cell> cells,
       List<StreamCell> streams,
-      List<Memory> memory) {}
+      List<Memory> memory,
+      long connectionsOpened) {}
 
   /** The machine and the run's parameters. */
   public record Meta(

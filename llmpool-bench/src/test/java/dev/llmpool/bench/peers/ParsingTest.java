@@ -31,6 +31,8 @@ class ParsingTest {
     assertThat(counts.opened("okhttp/h1/c1")).isEqualTo(1);
     assertThat(counts.opened("okhttp/h1/c64")).isEqualTo(2);
     assertThat(counts.opened("jetty/h1/c1")).isZero();
+    assertThat(counts.openedByClient("okhttp")).isEqualTo(3);
+    assertThat(counts.openedByClient("okhttp-x")).isZero();
     assertThat(counts.non200()).containsEntry("okhttp/h1/c64", 1L);
   }
 
