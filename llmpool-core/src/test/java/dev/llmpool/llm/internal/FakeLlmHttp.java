@@ -88,6 +88,10 @@ final class FakeLlmHttp implements LlmHttp {
     private boolean ended;
     private boolean closed;
     private int closeCalls;
+
+    /** Runs whenever the client reads the body (e.g. to move a manual clock). */
+    volatile Runnable onRead = () -> {};
+
     private static final Object END = new Object();
 
     private FakeResponse(int status, boolean manual) {
@@ -131,6 +135,11 @@ final class FakeLlmHttp implements LlmHttp {
       r.chunks.add(body.getBytes(StandardCharsets.UTF_8));
       r.chunks.add(END);
       return r;
+    }
+
+    FakeResponse onRead(Runnable r) {
+      this.onRead = r;
+      return this;
     }
 
     FakeResponse header(String name, String value) {
@@ -206,6 +215,7 @@ final class FakeLlmHttp implements LlmHttp {
 
     @Override
     public CompletableFuture<byte[]> body(int maxBytes) {
+      onRead.run();
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       List<Object> items;
       synchronized (this) {
@@ -240,6 +250,7 @@ final class FakeLlmHttp implements LlmHttp {
 
     @Override
     public CompletableFuture<@Nullable ByteBuffer> nextChunk() {
+      onRead.run();
       CompletableFuture<@Nullable ByteBuffer> f = new CompletableFuture<>();
       Object item;
       synchronized (this) {
