@@ -191,16 +191,16 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     if (!paced) {
       long waitMillis = settings.pacer().delayMillis(ticker.currentTimeMillis());
       if (waitMillis > 0) {
-        long waitNanos = Math.multiplyExact(waitMillis, 1_000_000L);
-        long cap =
+        long capMillis =
             Math.min(
-                settings.pacer().pacing().maxWait().toNanos(), deadlineNanos - ticker.nanoTime());
+                settings.pacer().pacing().maxWait().toMillis(),
+                (deadlineNanos - ticker.nanoTime()) / 1_000_000L);
         // Pacing only delays: a reset further away than the cap is left to the server.
-        if (waitNanos < cap) {
+        if (waitMillis < capMillis) {
           paced = true;
           log.debug(
               "pacing a call to {}: waiting {} ms for the rate-limit reset", origin, waitMillis);
-          scheduleStep(this::send, waitNanos);
+          scheduleStep(this::send, waitMillis * 1_000_000L);
           return;
         }
       }

@@ -243,9 +243,9 @@ class ChatClientFailureTest extends ChatClientTestSupport {
     http.then(stream);
     List<String> tokens = new ArrayList<>();
     CompletableFuture<ChatResponse> f = anthropic().streamAsync(HELLO, tokens::add);
-    String[] events = Fixtures.text("anthropic-stream.sse").split("(?<=\n\n)");
+    List<String> events = Fixtures.events("anthropic-stream.sse");
     for (int i = 0; i < 4; i++) {
-      stream.push(events[i]);
+      stream.push(events.get(i));
     }
     assertThat(f.cancel(true)).isTrue();
     assertThat(stream.closed()).isTrue();

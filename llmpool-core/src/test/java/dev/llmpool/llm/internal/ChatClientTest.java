@@ -198,7 +198,7 @@ class ChatClientTest extends ChatClientTestSupport {
     http.then(stream);
     List<String> threads = new CopyOnWriteArrayList<>();
     List<String> tokens = new CopyOnWriteArrayList<>();
-    String[] events = Fixtures.text("openai-stream.sse").split("(?<=\n\n)");
+    List<String> events = Fixtures.events("openai-stream.sse");
     Thread io =
         new Thread(
             () -> {
@@ -237,14 +237,14 @@ class ChatClientTest extends ChatClientTestSupport {
     http.then(stream);
     List<String> tokens = new ArrayList<>();
     CompletableFuture<ChatResponse> f = anthropic().streamAsync(HELLO, tokens::add);
-    String[] events = Fixtures.text("anthropic-stream.sse").split("(?<=\n\n)");
+    List<String> events = Fixtures.events("anthropic-stream.sse");
     for (int i = 0; i < 4; i++) {
-      stream.push(events[i]);
+      stream.push(events.get(i));
     }
     assertThat(tokens).containsExactly("Hello");
     assertThat(f).isNotDone();
-    for (int i = 4; i < events.length; i++) {
-      stream.push(events[i]);
+    for (int i = 4; i < events.size(); i++) {
+      stream.push(events.get(i));
     }
     // message_stop completes the call at once; the body's end is read afterwards to keep the
     // connection reusable.

@@ -87,7 +87,6 @@ final class FakeLlmHttp implements LlmHttp {
     private @Nullable CompletableFuture<@Nullable ByteBuffer> waiting;
     private boolean ended;
     private boolean closed;
-    private int closeCalls;
 
     /** Runs whenever the client reads the body (e.g. to move a manual clock). */
     volatile Runnable onRead = () -> {};
@@ -275,7 +274,6 @@ final class FakeLlmHttp implements LlmHttp {
     public void close() {
       CompletableFuture<@Nullable ByteBuffer> w;
       synchronized (this) {
-        closeCalls++;
         closed = true;
         w = waiting;
         waiting = null;

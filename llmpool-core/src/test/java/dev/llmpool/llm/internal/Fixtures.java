@@ -26,6 +26,22 @@ final class Fixtures {
     }
   }
 
+  /** A recorded stream split after each blank line: one string per event. */
+  static List<String> events(String name) {
+    String all = text(name);
+    List<String> out = new ArrayList<>();
+    int from = 0;
+    int at;
+    while ((at = all.indexOf("\n\n", from)) >= 0) {
+      out.add(all.substring(from, at + 2));
+      from = at + 2;
+    }
+    if (from < all.length()) {
+      out.add(all.substring(from));
+    }
+    return out;
+  }
+
   /** Feeds a recorded stream through the SSE parser into a stream decoder. */
   static Decoded decodeStream(ProviderCodec codec, byte[] stream, RecordingSink sink) {
     StreamDecoder d = codec.newStreamDecoder();
