@@ -326,7 +326,14 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     }
     Decoded d;
     try {
-      d = endpoint.codec().decode(bytes);
+      String type = resp.header("content-type");
+      d =
+          type != null && type.toLowerCase(Locale.ROOT).contains("event-stream")
+              ? decodeWholeStream(bytes)
+              : endpoint.codec().decode(bytes);
+    } catch (SseLimitExceededException e) {
+      attemptFailed(e);
+      return;
     } catch (ProviderErrorEvent e) {
       attemptFailed(ApiErrors.fromEvent(origin, e, responseHeaders, redactor, headersMillis));
       return;
@@ -351,6 +358,47 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       }
     }
     succeed(d, false);
+  }
+
+  /**
+   * A whole body that is an event stream: the server streamed although no stream was asked for
+   * (e.g. {@code "stream": true} set through the options' extra fields). Nothing reaches a
+   * listener.
+   */
+  private Decoded decodeWholeStream(byte[] bytes) throws IOException {
+    StreamDecoder d = endpoint.codec().newStreamDecoder();
+    StreamSink none =
+        new StreamSink() {
+          @Override
+          public void text(String text) {}
+
+          @Override
+          public void reasoning(String text) {}
+
+          @Override
+          public void toolCall(ToolCall call) {}
+        };
+    SseParser p =
+        new SseParser(
+            e -> {
+              try {
+                d.onEvent(e, none);
+              } catch (IOException x) {
+                throw new BadEvent(x);
+              }
+            },
+            settings.maxEventBytes(),
+            origin);
+    try {
+      p.feed(bytes, 0, bytes.length);
+    } catch (BadEvent e) {
+      throw e.io;
+    }
+    boolean cut = p.finish();
+    if (!d.finished() && (cut || !d.completeWithoutEndMarker())) {
+      throw new IOException("the event stream ended before its end marker");
+    }
+    return d.finish(none);
   }
 
   private HttpProtocolException notTheApi(Exception e, byte[] bytes) {

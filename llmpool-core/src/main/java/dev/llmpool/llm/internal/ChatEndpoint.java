@@ -72,11 +72,13 @@ public final class ChatEndpoint {
           apiKeyHeader ? header("api-key", apiKey) : header("authorization", "Bearer " + apiKey));
       secrets.add(apiKey);
     }
+    // Azure api-versions before 2024-09-01 refuse stream_options with a 400.
+    boolean usage = streamUsage && !(azure && olderThanStreamOptions(uri.getRawQuery()));
     // OpenAI's own API wants max_completion_tokens (its reasoning models refuse max_tokens); every
     // compatible server understands max_tokens.
     String maxTokens =
         host.equals("api.openai.com") ? OpenAiCodec.MAX_COMPLETION_TOKENS : OpenAiCodec.MAX_TOKENS;
-    return new ChatEndpoint(new OpenAiCodec(maxTokens, streamUsage), uri, headers, secrets);
+    return new ChatEndpoint(new OpenAiCodec(maxTokens, usage), uri, headers, secrets);
   }
 
   /**
@@ -96,6 +98,20 @@ public final class ChatEndpoint {
     }
     headers.add(header("anthropic-version", ANTHROPIC_VERSION));
     return new ChatEndpoint(new AnthropicCodec(), uri, headers, secrets);
+  }
+
+  /** True when the query names an {@code api-version} dated before 2024-09-01. */
+  static boolean olderThanStreamOptions(@Nullable String query) {
+    if (query == null) {
+      return false;
+    }
+    for (String part : query.split("&", -1)) {
+      if (part.startsWith("api-version=")) {
+        String v = part.substring("api-version=".length());
+        return v.length() >= 10 && v.substring(0, 10).compareTo("2024-09-01") < 0;
+      }
+    }
+    return false;
   }
 
   /** An endpoint with a given codec and URL, for tests and custom APIs. */

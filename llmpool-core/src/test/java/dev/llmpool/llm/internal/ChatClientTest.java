@@ -266,6 +266,17 @@ class ChatClientTest extends ChatClientTestSupport {
   }
 
   @Test
+  void aCompleteAnsweredWithAnEventStreamIsFoldedIntoTheAnswer() {
+    // E.g. "stream": true forced through the extra fields.
+    http.then(FakeResponse.sse(Fixtures.bytes("anthropic-stream.sse"), 1 << 20));
+    ChatResponse r =
+        anthropic().complete(HELLO, ChatOptions.builder().extra("stream", true).build());
+    assertThat(r.text()).isEqualTo("Hello w\u00f6rld");
+    assertThat(r.finishReason()).isEqualTo("end_turn");
+    assertThat(r.timeToFirstToken()).isNull();
+  }
+
+  @Test
   void aVllmStreamThatEndsWithoutDoneAfterItsFinishReasonSucceeds() {
     http.then(FakeResponse.sse(Fixtures.bytes("vllm-stream-no-done.sse"), 16));
     List<String> reasoning = new ArrayList<>();

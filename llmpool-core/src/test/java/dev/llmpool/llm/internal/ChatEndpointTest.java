@@ -43,6 +43,29 @@ class ChatEndpointTest {
   }
 
   @Test
+  void oldAzureApiVersionsAreNotSentStreamOptions() throws java.io.IOException {
+    ChatEndpoint old =
+        ChatEndpoint.openAi(
+            "https://res.openai.azure.com/openai/deployments/d?api-version=2024-06-01",
+            "k1234",
+            ChatEndpoint.OpenAiAuth.AUTO,
+            true);
+    ChatEndpoint current =
+        ChatEndpoint.openAi(
+            "https://res.openai.azure.com/openai/deployments/d?api-version=2024-10-21",
+            "k1234",
+            ChatEndpoint.OpenAiAuth.AUTO,
+            true);
+    java.util.List<dev.llmpool.llm.Message> m =
+        java.util.List.of(dev.llmpool.llm.Message.user("x"));
+    dev.llmpool.llm.ChatOptions o = dev.llmpool.llm.ChatOptions.model("gpt-4o");
+    byte[] a = old.codec().encode(m, o, true);
+    byte[] b = current.codec().encode(m, o, true);
+    assertThat(Json.parse(a, 0, a.length).has("stream_options")).isFalse();
+    assertThat(Json.parse(b, 0, b.length).has("stream_options")).isTrue();
+  }
+
+  @Test
   void authStyleCanBeForced() {
     assertThat(
             ChatEndpoint.openAi(
