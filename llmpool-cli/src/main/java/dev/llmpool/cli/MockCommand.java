@@ -184,7 +184,7 @@ final class MockCommand implements Callable<Integer> {
       b.build(); // checks every value now, so a bad one is a usage error
       return b;
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
   }
 

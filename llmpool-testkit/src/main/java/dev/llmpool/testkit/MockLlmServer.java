@@ -131,13 +131,13 @@ public final class MockLlmServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ServerInitializer(core, ssl))
-                .bind(new InetSocketAddress(HOST, config.port()))
+                .bind(new InetSocketAddress(Transports.loopback(), config.port()))
                 .awaitUninterruptibly();
         if (!bind.isSuccess()) {
           Throwable cause = bind.cause();
           throw new UncheckedIOException(
               "cannot listen on " + HOST + ":" + config.port() + ": " + cause.getMessage(),
-              cause instanceof IOException ? (IOException) cause : new IOException(cause));
+              cause instanceof IOException io ? io : new IOException(cause));
         }
         Channel ch = bind.channel();
         listener = ch;
@@ -204,6 +204,7 @@ public final class MockLlmServer implements AutoCloseable {
     if (ch != null) {
       ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
+    core.closeAll();
     EventLoopGroup g = group;
     if (g != null) {
       // Closes every connection on these loops and cancels every pending timer.

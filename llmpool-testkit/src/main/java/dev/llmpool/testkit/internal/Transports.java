@@ -13,6 +13,8 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 
 /**
  * A Netty transport: epoll where the platform has it, NIO otherwise. The event-loop group is
@@ -20,6 +22,20 @@ import io.netty.util.concurrent.DefaultThreadFactory;
  * forgotten {@code close()} never keeps a JVM alive.
  */
 public final class Transports {
+  private static final InetAddress LOOPBACK;
+
+  static {
+    try {
+      LOOPBACK = InetAddress.getByAddress("127.0.0.1", new byte[] {127, 0, 0, 1});
+    } catch (UnknownHostException e) {
+      throw new ExceptionInInitializerError(e); // cannot happen: four bytes need no lookup
+    }
+  }
+
+  /** 127.0.0.1, without a name lookup: the testkit binds IPv4 loopback only. */
+  public static InetAddress loopback() {
+    return LOOPBACK;
+  }
 
   /** The transport to use: epoll when available and wanted. */
   public static Transport select(boolean preferEpoll) {
