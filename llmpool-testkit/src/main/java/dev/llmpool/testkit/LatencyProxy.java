@@ -113,7 +113,7 @@ public final class LatencyProxy implements AutoCloseable {
       started = true;
       EventLoopGroup g = transport.newGroup(threads, "llmpool-proxy");
       group = g;
-      ChannelFuture bind =
+      ServerBootstrap bootstrap =
           new ServerBootstrap()
               .group(g)
               .channel(transport.serverChannel())
@@ -127,18 +127,15 @@ public final class LatencyProxy implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                       accept(ch);
                     }
-                  })
-              .bind(new InetSocketAddress(Transports.loopback(), requestedPort))
-              .awaitUninterruptibly();
-      if (!bind.isSuccess()) {
-        g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-        Throwable cause = bind.cause();
-        throw new UncheckedIOException(
-            "cannot listen on " + HOST + ":" + requestedPort + ": " + cause.getMessage(),
-            cause instanceof IOException io ? io : new IOException(cause));
+                  });
+      try {
+        Channel l = Transports.bind(bootstrap, requestedPort);
+        listener = l;
+        port = Transports.port(l);
+      } catch (RuntimeException e) {
+        Transports.stop(null, g);
+        throw e;
       }
-      listener = bind.channel();
-      port = ((InetSocketAddress) bind.channel().localAddress()).getPort();
       return this;
     }
   }
@@ -151,14 +148,7 @@ public final class LatencyProxy implements AutoCloseable {
         return;
       }
       closed = true;
-      Channel l = listener;
-      if (l != null) {
-        l.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-      }
-      EventLoopGroup g = group;
-      if (g != null) {
-        g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-      }
+      Transports.stop(listener, group);
     }
   }
 

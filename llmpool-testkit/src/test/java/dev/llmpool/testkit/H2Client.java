@@ -16,7 +16,6 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
-import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2EventAdapter;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
@@ -349,9 +348,5 @@ final class H2Client implements AutoCloseable {
         ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData) {
       goAway.complete(new long[] {lastStreamId, errorCode});
     }
-  }
-
-  static long code(Http2Error e) {
-    return e.code();
   }
 }
