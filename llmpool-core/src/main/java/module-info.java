@@ -24,5 +24,5 @@ module dev.llmpool.core {
   exports dev.llmpool;
   exports dev.llmpool.time;
   exports dev.llmpool.http;
-// exports dev.llmpool.llm; (when the package holds its first type)
+  exports dev.llmpool.llm;
 }

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -145,6 +146,7 @@ final class MockCommand implements Callable<Integer> {
       }
     }
     out.printf(
+        Locale.ROOT,
         "llmpool mock: stopped after %d requests on %d connections (%d TLS handshakes),"
             + " %d bytes in, %d bytes out.%n",
         stats.requestsServed(),
@@ -184,7 +186,7 @@ final class MockCommand implements Callable<Integer> {
       b.build(); // checks every value now, so a bad one is a usage error
       return b;
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
   }
 
@@ -199,9 +201,9 @@ final class MockCommand implements Callable<Integer> {
         http1Only
             ? "HTTP/1.1"
             : tls ? "ALPN h2 and http/1.1" : "HTTP/1.1 and h2c with prior knowledge";
-    out.printf("llmpool mock: listening on %s (%s)%n", url, protocols);
-    out.printf("  OpenAI:      POST %s/v1/chat/completions%n", url);
-    out.printf("  Anthropic:   POST %s/v1/messages%n", url);
+    out.printf(Locale.ROOT, "llmpool mock: listening on %s (%s)%n", url, protocols);
+    out.printf(Locale.ROOT, "  OpenAI:      POST %s/v1/chat/completions%n", url);
+    out.printf(Locale.ROOT, "  Anthropic:   POST %s/v1/messages%n", url);
     if (tls) {
       Path cert = server.certificate().pemFile();
       Path target = certOut;
@@ -213,14 +215,17 @@ final class MockCommand implements Callable<Integer> {
         }
         cert = target.toAbsolutePath();
       }
-      out.printf("  certificate: %s (curl --cacert %s)%n", cert, cert);
+      out.printf(Locale.ROOT, "  certificate: %s (curl --cacert %s)%n", cert, cert);
     }
     if (proxy != null) {
       out.printf(
+          Locale.ROOT,
           "  latency:     RTT %s through a proxy; the server itself is on %s%n",
-          proxy.rtt().toMillis() + "ms", server.baseUrl());
+          proxy.rtt().toMillis() + "ms",
+          server.baseUrl());
     }
     out.printf(
+        Locale.ROOT,
         "Try: curl -s %s%s/v1/chat/completions -H 'Authorization: Bearer x' -d"
             + " '{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'%n",
         tls ? "--cacert " + (certOut != null ? certOut : server.certificate().pemFile()) + " " : "",

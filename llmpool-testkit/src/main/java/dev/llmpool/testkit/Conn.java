@@ -1,5 +1,6 @@
 package dev.llmpool.testkit;
 
+import dev.llmpool.testkit.internal.Futures;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -40,7 +41,7 @@ final class Conn {
     this.tls = tls;
     this.core = core;
     this.closeIdleAfter = closeIdleAfter;
-    this.silentClose = channel::close;
+    this.silentClose = () -> Futures.ignore(channel.close());
   }
 
   /** The protocol is known: HTTP/1.1, or HTTP/2 whose silent close skips the GOAWAY. */
@@ -120,10 +121,15 @@ final class Conn {
     silentClose.run();
   }
 
+  /** Closes the socket now, skipping every handler's own close (no GOAWAY, no graceful wait). */
+  void closeNow() {
+    Futures.ignore(channel.pipeline().firstContext().close());
+  }
+
   /** Resets the connection: TCP RST (SO_LINGER 0), skipping TLS close_notify. */
   void reset() {
     channel.config().setOption(ChannelOption.SO_LINGER, 0);
-    channel.pipeline().firstContext().close();
+    Futures.ignore(channel.pipeline().firstContext().close());
   }
 
   /** The channel closed: streams still counted are released. */

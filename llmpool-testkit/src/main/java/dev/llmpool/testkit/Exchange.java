@@ -1,5 +1,6 @@
 package dev.llmpool.testkit;
 
+import dev.llmpool.testkit.internal.Futures;
 import io.netty.channel.ChannelFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -44,7 +45,8 @@ final class Exchange {
   static void start(Plan plan, ResponseSink sink) {
     Exchange e = new Exchange(plan, sink);
     if (plan.headersDelayNanos() > 0) {
-      sink.executor().schedule(e::begin, plan.headersDelayNanos(), TimeUnit.NANOSECONDS);
+      Futures.ignore(
+          sink.executor().schedule(e::begin, plan.headersDelayNanos(), TimeUnit.NANOSECONDS));
     } else {
       e.begin();
     }
@@ -55,17 +57,19 @@ final class Exchange {
       return;
     }
     switch (plan.fault()) {
-      case GARBAGE:
+      case GARBAGE -> {
         sink.garbage();
         return;
-      case DISCONNECT_AFTER_REQUEST:
+      }
+      case DISCONNECT_AFTER_REQUEST -> {
         sink.closeConnection();
         return;
-      case REFUSE_STREAM:
+      }
+      case REFUSE_STREAM -> {
         sink.refuseStream();
         return;
-      default:
-        break;
+      }
+      default -> {}
     }
     sink.headers(plan);
     sink.flush();
@@ -88,7 +92,9 @@ final class Exchange {
           sink.flush();
         }
         int next = i;
-        sink.executor().schedule(() -> send(next, true), part.delayNanos(), TimeUnit.NANOSECONDS);
+        Futures.ignore(
+            sink.executor()
+                .schedule(() -> send(next, true), part.delayNanos(), TimeUnit.NANOSECONDS));
         return;
       }
       due = false;
@@ -105,20 +111,11 @@ final class Exchange {
         f -> {
           // The sinks' actions are safe on a stream or connection the client already closed.
           switch (plan.fault()) {
-            case TRUNCATE_BODY:
-              sink.truncate();
-              break;
-            case RESET_STREAM_MID_BODY:
-              sink.resetStream();
-              break;
-            case CLOSE_CONNECTION_MID_BODY:
-              sink.closeConnection();
-              break;
-            case RESET_CONNECTION_MID_BODY:
-              sink.resetConnection();
-              break;
-            default:
-              sink.finish(plan.fault());
+            case TRUNCATE_BODY -> sink.truncate();
+            case RESET_STREAM_MID_BODY -> sink.resetStream();
+            case CLOSE_CONNECTION_MID_BODY -> sink.closeConnection();
+            case RESET_CONNECTION_MID_BODY -> sink.resetConnection();
+            default -> sink.finish(plan.fault());
           }
         });
   }

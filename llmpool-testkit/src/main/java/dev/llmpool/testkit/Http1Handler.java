@@ -1,11 +1,14 @@
 package dev.llmpool.testkit;
 
+import dev.llmpool.testkit.internal.Futures;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -22,6 +25,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import java.io.ByteArrayOutputStream;
@@ -42,7 +46,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class Http1Handler extends ChannelInboundHandlerAdapter {
   /** How long a closing connection keeps reading (and dropping) a body before it closes anyway. */
-  private static final long LINGER_MILLIS = 2_000;
+  private static final long LINGER_MILLIS = 1_000;
 
   private final ServerCore core;
   private final Conn conn;
@@ -93,11 +97,11 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
       if (discarding) {
         return;
       }
-      if (msg instanceof HttpRequest) {
-        onHead(ctx, (HttpRequest) msg);
+      if (msg instanceof HttpRequest req) {
+        onHead(ctx, req);
       }
-      if (msg instanceof HttpContent && !discarding) {
-        onContent((HttpContent) msg);
+      if (msg instanceof HttpContent content && !discarding) {
+        onContent(content);
       }
     } finally {
       ReferenceCountUtil.release(msg);
@@ -109,6 +113,10 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
       malformed(req.decoderResult().cause());
       return;
     }
+    if (req.protocolVersion().majorVersion() != 1) {
+      reject(505, "HTTP version not supported: " + req.protocolVersion().text() + ".");
+      return;
+    }
     Incoming in = new Incoming(req);
     conn.streamOpened();
     long length = HttpUtil.getContentLength(req, -1L);
@@ -117,8 +125,9 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (HttpUtil.is100ContinueExpected(req)) {
-      ctx.writeAndFlush(
-          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+      Futures.closeOnFailure(
+          ctx.writeAndFlush(
+              new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE)));
     }
     receiving = in;
     boolean bodyComing = length > 0 || HttpUtil.isTransferEncodingChunked(req);
@@ -194,6 +203,11 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
       message =
           cause instanceof TooLongFrameException ? "Request too large." : "Malformed HTTP request.";
     }
+    reject(status, message);
+  }
+
+  /** A request not worth recording: an error in OpenAI's shape, then the connection closes. */
+  private void reject(int status, String message) {
     discarding = true;
     busy = true;
     LlmApi.ApiError e = new LlmApi.ApiError(status, "invalid_request_error", null, null, message);
@@ -203,16 +217,29 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Keeps reading and dropping input for a while, so the client reads the response, then closes.
+   * Ends the response side (TLS close_notify, then TCP FIN) but keeps reading and dropping input
+   * for a while: closing with unread input would reset the connection, and a reset can destroy the
+   * response before the client reads it. Closes when the client does, or after a second.
    */
   private void lingerThenClose(ChannelHandlerContext ctx) {
     discarding = true;
-    ctx.executor().schedule(() -> ctx.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+    Channel ch = ctx.channel();
+    SslHandler ssl = ch.pipeline().get(SslHandler.class);
+    ChannelFuture notified = ssl != null ? ssl.closeOutbound() : ch.newSucceededFuture();
+    notified.addListener(
+        f -> {
+          if (ch instanceof DuplexChannel duplex && ch.isActive()) {
+            Futures.ignore(duplex.shutdownOutput());
+          }
+        });
+    Futures.ignore(
+        ctx.executor()
+            .schedule(() -> Futures.ignore(ctx.close()), LINGER_MILLIS, TimeUnit.MILLISECONDS));
   }
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    ctx.close();
+    Futures.ignore(ctx.close());
   }
 
   private ChannelHandlerContext ctx() {
@@ -256,7 +283,7 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
       if (!keepAlive) {
         resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       }
-      ctx().write(resp);
+      Futures.closeOnFailure(ctx().write(resp));
     }
 
     @Override
@@ -281,7 +308,7 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
       } else if (fault == Fault.RESPOND_BEFORE_BODY || (!keepAlive && discarding)) {
         lingerThenClose(c);
       } else if (!keepAlive) {
-        c.close();
+        Futures.ignore(c.close());
       } else {
         busy = false;
         conn.streamClosed();
@@ -306,7 +333,7 @@ final class Http1Handler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void closeConnection() {
-      ctx().close();
+      Futures.ignore(ctx().close());
     }
 
     @Override

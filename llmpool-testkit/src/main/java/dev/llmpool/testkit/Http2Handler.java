@@ -1,16 +1,27 @@
 package dev.llmpool.testkit;
 
+import dev.llmpool.testkit.internal.Futures;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
+import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
+import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2EventAdapter;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
@@ -36,10 +47,15 @@ final class Http2Handler extends Http2EventAdapter {
   private final ServerCore core;
   private final Conn conn;
   private @Nullable Http2ConnectionHandler handler;
+  private @Nullable DefaultHttp2FrameReader reader;
   private @Nullable ChannelHandlerContext ctx;
 
   // Confined to the event loop.
   private final IntObjectMap<StreamIn> streams = new IntObjectHashMap<>();
+
+  /** Client streams this server accepted and has not seen close: the concurrency it counts. */
+  private final IntObjectMap<Boolean> open = new IntObjectHashMap<>();
+
   private int streamsSeen;
 
   /** The last-stream-id of the GOAWAY this server sent, or -1. */
@@ -84,15 +100,26 @@ final class Http2Handler extends Http2EventAdapter {
         new Http2Settings()
             .maxConcurrentStreams(core.config.maxConcurrentStreams())
             .maxHeaderListSize(core.config.maxHeaderBytes());
+    // The codec is assembled by hand to keep the frame reader, whose header limits are relaxed
+    // below (see relaxNettyLimits).
+    Http2Connection connection = new DefaultHttp2Connection(true);
+    DefaultHttp2FrameReader reader =
+        new DefaultHttp2FrameReader(
+            new DefaultHttp2HeadersDecoder(true, core.config.maxHeaderBytes()));
+    Http2ConnectionEncoder encoder =
+        new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter());
+    Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder, reader);
     Http2ConnectionHandler handler =
         new Http2ConnectionHandlerBuilder()
-            .server(true)
+            .codec(decoder, encoder)
             .initialSettings(settings)
             .frameListener(listener)
             .gracefulShutdownTimeoutMillis(5_000)
             .build();
     listener.handler = handler;
-    handler.connection().addListener(listener);
+    listener.reader = reader;
+    listener.relaxNettyLimits();
+    connection.addListener(listener);
     pipeline.addLast("http2", handler);
     ChannelHandlerContext ctx = pipeline.context(handler);
     listener.ctx = ctx;
@@ -100,8 +127,37 @@ final class Http2Handler extends Http2EventAdapter {
     conn.protocol(protocol, () -> closeAfterFlush(ctx));
   }
 
+  /**
+   * Netty enforces two limits in ways that would end the whole connection where a real server ends
+   * one stream: a stream over SETTINGS_MAX_CONCURRENT_STREAMS is refused without being created, so
+   * its DATA frames then count as a protocol error; and a header block more than 25% over
+   * SETTINGS_MAX_HEADER_LIST_SIZE is a connection error. So the advertised values stay as
+   * configured, Netty's own checks are loosened, and this handler refuses streams itself (a
+   * created, then reset, stream) and leaves moderate header excess to Netty's 431 answer. Applied
+   * at start and again each time Netty applies our settings (on their acknowledgement).
+   */
+  private void relaxNettyLimits() {
+    handler().connection().remote().maxActiveStreams(Integer.MAX_VALUE);
+    DefaultHttp2FrameReader r = reader;
+    if (r != null) {
+      long max = core.config.maxHeaderBytes();
+      try {
+        r.configuration()
+            .headersConfiguration()
+            .maxHeaderListSize(max, Math.max(max * 16, 256 * 1024));
+      } catch (Http2Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  @Override
+  public void onSettingsAckRead(ChannelHandlerContext ctx) {
+    relaxNettyLimits();
+  }
+
   private static void closeAfterFlush(ChannelHandlerContext ctx) {
-    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ctx.close());
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> Futures.ignore(ctx.close()));
   }
 
   private Http2ConnectionHandler handler() {
@@ -147,8 +203,22 @@ final class Http2Handler extends Http2EventAdapter {
       return;
     }
     if (goAwayLastStreamId >= 0 && streamId > goAwayLastStreamId) {
-      return; // above our GOAWAY: not processed, as promised (Netty drops these too)
+      // Above our GOAWAY: not processed, as promised. Reset rather than ignored, so the stream
+      // does not stay open in Netty's books.
+      Futures.closeOnFailure(
+          handler().resetStream(ctx, streamId, Http2Error.REFUSED_STREAM.code(), ctx.newPromise()));
+      handler().flush(ctx);
+      return;
     }
+    if (open.size() >= core.config.maxConcurrentStreams()) {
+      // Over SETTINGS_MAX_CONCURRENT_STREAMS: refused, so provably not processed.
+      Futures.closeOnFailure(
+          handler().resetStream(ctx, streamId, Http2Error.REFUSED_STREAM.code(), ctx.newPromise()));
+      handler().flush(ctx);
+      return;
+    }
+    open.put(streamId, Boolean.TRUE);
+    conn.streamOpened();
     StreamIn s = new StreamIn(streamId, headers);
     streams.put(streamId, s);
     streamsSeen++;
@@ -156,9 +226,20 @@ final class Http2Handler extends Http2EventAdapter {
     if (max > 0 && streamsSeen == max) {
       // Streams above this one are provably unprocessed; this one and those below complete.
       goAwayLastStreamId = streamId;
-      handler()
-          .goAway(
-              ctx, streamId, Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER, ctx.newPromise());
+      // Written straight to the frame writer: Netty's goAway() would also make its decoder refuse
+      // later streams without creating them, and then treat their DATA frames as a connection
+      // error (PROTOCOL_ERROR), killing the very streams this GOAWAY promises to complete.
+      ChannelFuture goAway =
+          handler()
+              .encoder()
+              .frameWriter()
+              .writeGoAway(
+                  ctx,
+                  streamId,
+                  Http2Error.NO_ERROR.code(),
+                  Unpooled.EMPTY_BUFFER,
+                  ctx.newPromise());
+      Futures.closeOnFailure(goAway);
       handler().flush(ctx);
     }
     long length = contentLength(headers);
@@ -234,16 +315,9 @@ final class Http2Handler extends Http2EventAdapter {
   // ---------------------------------------------------------------- stream life
 
   @Override
-  public void onStreamActive(Http2Stream stream) {
-    if (!handler().connection().local().isValidStreamId(stream.id())) {
-      conn.streamOpened();
-    }
-  }
-
-  @Override
   public void onStreamClosed(Http2Stream stream) {
     streams.remove(stream.id());
-    if (!handler().connection().local().isValidStreamId(stream.id())) {
+    if (open.remove(stream.id()) != null) {
       conn.streamClosed();
     }
     if (goAwayLastStreamId >= 0 && handler().connection().numActiveStreams() == 0) {
@@ -286,7 +360,8 @@ final class Http2Handler extends Http2EventAdapter {
       if (!plan.streaming()) {
         h.set("content-length", Long.toString(plan.contentLength()));
       }
-      handler().encoder().writeHeaders(ctx(), in.id, h, 0, false, ctx().newPromise());
+      Futures.closeOnFailure(
+          handler().encoder().writeHeaders(ctx(), in.id, h, 0, false, ctx().newPromise()));
     }
 
     @Override
@@ -315,7 +390,7 @@ final class Http2Handler extends Http2EventAdapter {
     @Override
     public void truncate() {
       if (active()) {
-        data(new byte[0], true);
+        Futures.closeOnFailure(data(new byte[0], true));
         flush();
       }
     }
@@ -332,7 +407,8 @@ final class Http2Handler extends Http2EventAdapter {
 
     private void reset(Http2Error error) {
       if (handler().connection().stream(in.id) != null) {
-        handler().resetStream(ctx(), in.id, error.code(), ctx().newPromise());
+        Futures.closeOnFailure(
+            handler().resetStream(ctx(), in.id, error.code(), ctx().newPromise()));
         flush();
       }
     }
@@ -351,7 +427,8 @@ final class Http2Handler extends Http2EventAdapter {
     public void garbage() {
       // From the HTTP/2 handler's context: below the framing, above TLS.
       ChannelHandlerContext c = ctx();
-      c.writeAndFlush(Unpooled.wrappedBuffer(Exchange.GARBAGE)).addListener(f -> c.close());
+      c.writeAndFlush(Unpooled.wrappedBuffer(Exchange.GARBAGE))
+          .addListener(f -> Futures.ignore(c.close()));
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.llmpool.testkit;
 
 import dev.llmpool.testkit.internal.DelayLine;
+import dev.llmpool.testkit.internal.Futures;
 import dev.llmpool.testkit.internal.Transports;
 import dev.llmpool.testkit.internal.Transports.Transport;
 import io.netty.bootstrap.Bootstrap;
@@ -112,7 +113,7 @@ public final class LatencyProxy implements AutoCloseable {
       started = true;
       EventLoopGroup g = transport.newGroup(threads, "llmpool-proxy");
       group = g;
-      ChannelFuture bind =
+      ServerBootstrap bootstrap =
           new ServerBootstrap()
               .group(g)
               .channel(transport.serverChannel())
@@ -126,18 +127,15 @@ public final class LatencyProxy implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                       accept(ch);
                     }
-                  })
-              .bind(new InetSocketAddress(HOST, requestedPort))
-              .awaitUninterruptibly();
-      if (!bind.isSuccess()) {
-        g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-        Throwable cause = bind.cause();
-        throw new UncheckedIOException(
-            "cannot listen on " + HOST + ":" + requestedPort + ": " + cause.getMessage(),
-            cause instanceof IOException ? (IOException) cause : new IOException(cause));
+                  });
+      try {
+        Channel l = Transports.bind(bootstrap, requestedPort);
+        listener = l;
+        port = Transports.port(l);
+      } catch (RuntimeException e) {
+        Transports.stop(null, g);
+        throw e;
       }
-      listener = bind.channel();
-      port = ((InetSocketAddress) bind.channel().localAddress()).getPort();
       return this;
     }
   }
@@ -150,14 +148,7 @@ public final class LatencyProxy implements AutoCloseable {
         return;
       }
       closed = true;
-      Channel l = listener;
-      if (l != null) {
-        l.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-      }
-      EventLoopGroup g = group;
-      if (g != null) {
-        g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-      }
+      Transports.stop(listener, group);
     }
   }
 
@@ -259,7 +250,7 @@ public final class LatencyProxy implements AutoCloseable {
         .addListener(
             (ChannelFuture f) -> {
               if (!f.isSuccess()) {
-                front.close();
+                Futures.ignore(front.close());
                 return;
               }
               Channel back = f.channel();
@@ -267,9 +258,23 @@ public final class LatencyProxy implements AutoCloseable {
               toClient.to = front;
               toClient.from = back;
               toServer.from = front;
-              front.config().setAutoRead(true);
-              back.config().setAutoRead(true);
+              toServer.arm(front); // what the client sent meanwhile
+              setReading(front, true);
+              setReading(back, true);
             });
+  }
+
+  /**
+   * Turns reading on or off, but not on a channel whose input has ended: epoll then has nothing to
+   * watch and Netty's attempt to change the interest set fails.
+   */
+  private static void setReading(Channel ch, boolean on) {
+    if (!ch.isActive()
+        || (ch instanceof DuplexChannel duplex && duplex.isInputShutdown())
+        || ch.config().isAutoRead() == on) {
+      return;
+    }
+    ch.config().setAutoRead(on);
   }
 
   /** What travels: bytes, or the end of the stream. */
@@ -319,22 +324,27 @@ public final class LatencyProxy implements AutoCloseable {
       arm(source);
     }
 
-    private void arm(Channel anyOnLoop) {
+    /** Sets the timer for the head item, once there is a destination to deliver to. */
+    void arm(Channel anyOnLoop) {
       Item head = queue.peekFirst();
-      if (head == null || timerSet) {
-        return;
+      if (head == null || timerSet || to == null) {
+        return; // before the server side connects, items wait (epoll may read a FIN early)
       }
       timerSet = true;
       long delay = head.releaseAt - anyOnLoop.eventLoop().ticker().nanoTime();
-      anyOnLoop
-          .eventLoop()
-          .schedule(() -> drain(anyOnLoop), Math.max(0, delay), TimeUnit.NANOSECONDS);
+      Futures.ignore(
+          anyOnLoop
+              .eventLoop()
+              .schedule(() -> drain(anyOnLoop), Math.max(0, delay), TimeUnit.NANOSECONDS));
     }
 
     private void drain(Channel anyOnLoop) {
       timerSet = false;
       long now = anyOnLoop.eventLoop().ticker().nanoTime();
       Channel dest = to;
+      if (dest == null) {
+        return;
+      }
       boolean wrote = false;
       Item head;
       while ((head = queue.peekFirst()) != null && head.releaseAt <= now) {
@@ -343,16 +353,13 @@ public final class LatencyProxy implements AutoCloseable {
         if (b != null) {
           int size = b.readableBytes();
           pending -= size;
-          if (dest != null && dest.isActive()) {
+          if (dest.isActive()) {
             forwarded.addAndGet(size);
-            dest.write(b);
+            Futures.closeOnFailure(dest.write(b));
             wrote = true;
           } else {
             b.release();
           }
-          continue;
-        }
-        if (dest == null) {
           continue;
         }
         if (wrote) {
@@ -360,22 +367,20 @@ public final class LatencyProxy implements AutoCloseable {
           wrote = false;
         }
         switch (head.kind) {
-          case Item.SHUTDOWN_OUTPUT:
-            if (dest instanceof DuplexChannel && dest.isActive()) {
-              DuplexChannel d = (DuplexChannel) dest;
+          case Item.SHUTDOWN_OUTPUT -> {
+            if (dest instanceof DuplexChannel d && dest.isActive()) {
               if (d.isInputShutdown()) {
-                d.close(); // both directions have ended for it
+                Futures.ignore(d.close()); // both directions have ended for it
               } else {
-                d.shutdownOutput();
+                Futures.ignore(d.shutdownOutput());
               }
             }
-            break;
-          case Item.RESET:
+          }
+          case Item.RESET -> {
             dest.config().setOption(ChannelOption.SO_LINGER, 0);
-            dest.close();
-            break;
-          default:
-            dest.close();
+            Futures.ignore(dest.close());
+          }
+          default -> Futures.ignore(dest.close());
         }
       }
       if (wrote) {
@@ -394,9 +399,7 @@ public final class LatencyProxy implements AutoCloseable {
       }
       boolean read =
           pending < (src.config().isAutoRead() ? HIGH_WATER : LOW_WATER) && dest.isWritable();
-      if (src.config().isAutoRead() != read) {
-        src.config().setAutoRead(read);
-      }
+      setReading(src, read);
     }
 
     void releaseAll() {
@@ -423,8 +426,8 @@ public final class LatencyProxy implements AutoCloseable {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof ByteBuf) {
-        out.offer(ctx.channel(), Item.DATA, (ByteBuf) msg);
+      if (msg instanceof ByteBuf bytes) {
+        out.offer(ctx.channel(), Item.DATA, bytes);
       } else {
         ReferenceCountUtil.release(msg);
       }
@@ -435,7 +438,7 @@ public final class LatencyProxy implements AutoCloseable {
       if (evt instanceof ChannelInputShutdownEvent) {
         out.offer(ctx.channel(), Item.SHUTDOWN_OUTPUT, null);
         if (((DuplexChannel) ctx.channel()).isOutputShutdown()) {
-          ctx.close(); // both directions have ended for it; the FIN above still goes through
+          Futures.ignore(ctx.close()); // both directions ended for it; the FIN above still goes
         }
       }
       ctx.fireUserEventTriggered(evt);
@@ -457,7 +460,7 @@ public final class LatencyProxy implements AutoCloseable {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       // A reset by the peer: pass it on as a reset once the bytes before it have gone through.
       reset = cause instanceof IOException;
-      ctx.close();
+      Futures.ignore(ctx.close());
     }
   }
 
@@ -476,7 +479,7 @@ public final class LatencyProxy implements AutoCloseable {
 
     /** The server to forward to, on 127.0.0.1. */
     public Builder target(int port) {
-      return target(new InetSocketAddress(HOST, port));
+      return target(new InetSocketAddress(Transports.loopback(), port));
     }
 
     /** The server to forward to. */

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -129,7 +130,10 @@ final class LlmApi {
       try {
         Reply.parseHeader(fault, Reply.echo());
       } catch (IllegalArgumentException e) {
-        return new Head(route, flavor, invalid(flavor, e.getMessage(), null));
+        return new Head(
+            route,
+            flavor,
+            invalid(flavor, Objects.requireNonNullElse(e.getMessage(), "bad x-mock-fault"), null));
       }
     }
     return new Head(route, flavor, null);
@@ -347,74 +351,80 @@ final class LlmApi {
   /** The error a scripted error reply stands for. */
   static ApiError fromReply(Flavor f, Reply reply) {
     int s = reply.status();
-    String type;
-    String code = null;
-    String message;
-    if (f == Flavor.OPENAI) {
-      switch (s) {
-        case 401:
-          type = "invalid_request_error";
-          code = "invalid_api_key";
-          message = "Incorrect API key provided.";
-          break;
-        case 403:
-          type = "permission_error";
-          message = "You are not allowed to perform this request.";
-          break;
-        case 404:
-          type = "invalid_request_error";
-          message = "Not found.";
-          break;
-        case 429:
-          type = "requests";
-          code = "rate_limit_exceeded";
-          message = "Rate limit reached for requests. Please try again later.";
-          break;
-        case 500:
-          type = "server_error";
-          message = "The server had an error while processing your request. Sorry about that!";
-          break;
-        case 503:
-          type = "server_error";
-          message = "The engine is currently overloaded, please try again later.";
-          break;
-        default:
-          type = s >= 500 ? "server_error" : "invalid_request_error";
-          message = s >= 500 ? "The server had an error processing your request." : "Bad request.";
-      }
-    } else {
-      switch (s) {
-        case 401:
-          type = "authentication_error";
-          message = "invalid x-api-key";
-          break;
-        case 403:
-          type = "permission_error";
-          message = "Your API key does not have permission to use the specified resource.";
-          break;
-        case 404:
-          type = "not_found_error";
-          message = "Not Found";
-          break;
-        case 413:
-          type = "request_too_large";
-          message = "Request exceeds the maximum allowed number of bytes.";
-          break;
-        case 429:
-          type = "rate_limit_error";
-          message = "Number of requests has exceeded your rate limit.";
-          break;
-        case 529:
-          type = "overloaded_error";
-          message = "Overloaded";
-          break;
-        default:
-          type = s >= 500 ? "api_error" : "invalid_request_error";
-          message = s >= 500 ? "Internal server error" : "Bad request.";
-      }
-    }
+    ApiError e = f == Flavor.OPENAI ? openAiError(s) : anthropicError(s);
     String custom = reply.errorMessage();
-    return new ApiError(s, type, code, null, custom != null ? custom : message);
+    return custom == null ? e : new ApiError(s, e.type(), e.code(), null, custom);
+  }
+
+  private static ApiError openAiError(int s) {
+    return switch (s) {
+      case 401 ->
+          new ApiError(
+              s, "invalid_request_error", "invalid_api_key", null, "Incorrect API key provided.");
+      case 403 ->
+          new ApiError(
+              s, "permission_error", null, null, "You are not allowed to perform this request.");
+      case 404 -> new ApiError(s, "invalid_request_error", null, null, "Not found.");
+      case 429 ->
+          new ApiError(
+              s,
+              "requests",
+              "rate_limit_exceeded",
+              null,
+              "Rate limit reached for requests. Please try again later.");
+      case 500 ->
+          new ApiError(
+              s,
+              "server_error",
+              null,
+              null,
+              "The server had an error while processing your request. Sorry about that!");
+      case 503 ->
+          new ApiError(
+              s,
+              "server_error",
+              null,
+              null,
+              "The engine is currently overloaded, please try again later.");
+      default ->
+          s >= 500
+              ? new ApiError(
+                  s, "server_error", null, null, "The server had an error processing your request.")
+              : new ApiError(s, "invalid_request_error", null, null, "Bad request.");
+    };
+  }
+
+  private static ApiError anthropicError(int s) {
+    return switch (s) {
+      case 401 -> new ApiError(s, "authentication_error", null, null, "invalid x-api-key");
+      case 403 ->
+          new ApiError(
+              s,
+              "permission_error",
+              null,
+              null,
+              "Your API key does not have permission to use the specified resource.");
+      case 404 -> new ApiError(s, "not_found_error", null, null, "Not Found");
+      case 413 ->
+          new ApiError(
+              s,
+              "request_too_large",
+              null,
+              null,
+              "Request exceeds the maximum allowed number of bytes.");
+      case 429 ->
+          new ApiError(
+              s,
+              "rate_limit_error",
+              null,
+              null,
+              "Number of requests has exceeded your rate limit.");
+      case 529 -> new ApiError(s, "overloaded_error", null, null, "Overloaded");
+      default ->
+          s >= 500
+              ? new ApiError(s, "api_error", null, null, "Internal server error")
+              : new ApiError(s, "invalid_request_error", null, null, "Bad request.");
+    };
   }
 
   // ---------------------------------------------------------------- responses

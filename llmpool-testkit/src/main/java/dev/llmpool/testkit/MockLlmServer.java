@@ -6,7 +6,6 @@ import dev.llmpool.testkit.internal.Transports.Transport;
 import dev.llmpool.testkit.internal.WallClock;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
@@ -18,7 +17,6 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -124,24 +122,16 @@ public final class MockLlmServer implements AutoCloseable {
         }
         EventLoopGroup g = config.transport().newGroup(config.eventLoopThreads(), "llmpool-mock");
         group = g;
-        ChannelFuture bind =
+        ServerBootstrap bootstrap =
             new ServerBootstrap()
                 .group(g)
                 .channel(config.transport().serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ServerInitializer(core, ssl))
-                .bind(new InetSocketAddress(HOST, config.port()))
-                .awaitUninterruptibly();
-        if (!bind.isSuccess()) {
-          Throwable cause = bind.cause();
-          throw new UncheckedIOException(
-              "cannot listen on " + HOST + ":" + config.port() + ": " + cause.getMessage(),
-              cause instanceof IOException ? (IOException) cause : new IOException(cause));
-        }
-        Channel ch = bind.channel();
+                .childHandler(new ServerInitializer(core, ssl));
+        Channel ch = Transports.bind(bootstrap, config.port());
         listener = ch;
-        port = ((InetSocketAddress) ch.localAddress()).getPort();
+        port = Transports.port(ch);
         return this;
       } catch (RuntimeException e) {
         shutdown();
@@ -204,11 +194,8 @@ public final class MockLlmServer implements AutoCloseable {
     if (ch != null) {
       ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
-    EventLoopGroup g = group;
-    if (g != null) {
-      // Closes every connection on these loops and cancels every pending timer.
-      g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-    }
+    core.closeAll(); // at once: no GOAWAY, no waiting for streams
+    Transports.stop(null, group);
     TestCertificate cert = certificate;
     if (cert != null) {
       try {

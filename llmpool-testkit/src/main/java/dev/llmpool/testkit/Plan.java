@@ -22,8 +22,25 @@ record Plan(
     long headersDelayNanos,
     Fault fault) {
 
-  /** One piece of the body and the wait before it. */
-  record Part(byte[] bytes, long delayNanos) {}
+  /** One piece of the body and the wait before it. Not a record: it holds an array. */
+  static final class Part {
+    private final byte[] bytes;
+    private final long delayNanos;
+
+    Part(byte[] bytes, long delayNanos) {
+      this.bytes = bytes;
+      this.delayNanos = delayNanos;
+    }
+
+    /** The bytes, shared, not copied: parts are built once and only read. */
+    byte[] bytes() {
+      return bytes;
+    }
+
+    long delayNanos() {
+      return delayNanos;
+    }
+  }
 
   /** The body's length in bytes. */
   long contentLength() {

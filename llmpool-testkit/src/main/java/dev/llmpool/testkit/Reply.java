@@ -205,24 +205,20 @@ public final class Reply {
       String key = item.substring(0, eq).trim().toLowerCase(Locale.ROOT);
       String v = item.substring(eq + 1).trim();
       switch (key) {
-        case "retry-after":
-          b.retryAfter(Durations.parse(v));
-          break;
-        case "latency":
-          b.headersDelay(Durations.parse(v));
-          break;
-        case "tokens-per-second":
+        case "retry-after" -> b.retryAfter(Durations.parse(v));
+        case "latency" -> b.headersDelay(Durations.parse(v));
+        case "tokens-per-second" -> {
           try {
             b.tokensPerSecond(Double.parseDouble(v));
           } catch (NumberFormatException e) {
             throw new IllegalArgumentException("tokens-per-second is not a number: '" + v + "'", e);
           }
-          break;
-        default:
-          throw new IllegalArgumentException(
-              "unknown x-mock-fault parameter '"
-                  + key
-                  + "': expected retry-after, latency or tokens-per-second");
+        }
+        default ->
+            throw new IllegalArgumentException(
+                "unknown x-mock-fault parameter '"
+                    + key
+                    + "': expected retry-after, latency or tokens-per-second");
       }
     }
     return b.build();

@@ -1,5 +1,6 @@
 package dev.llmpool.testkit;
 
+import dev.llmpool.testkit.internal.Futures;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.channel.ChannelDuplexHandler;
@@ -57,7 +58,7 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
             .setMaxChunkSize(64 * 1024);
     p.addLast("http1", new HttpServerCodec(decoder));
     p.addLast("exchange", new Http1Handler(core, conn));
-    conn.protocol(Protocol.HTTP_1_1, conn.channel::close);
+    conn.protocol(Protocol.HTTP_1_1, () -> Futures.ignore(conn.channel.close()));
   }
 
   static void configureHttp2(ServerCore core, Conn conn, ChannelPipeline p, Protocol protocol) {
@@ -83,15 +84,15 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
       core.bytesOut(conn, size(msg));
-      ctx.write(msg, promise);
+      Futures.ignore(ctx.write(msg, promise)); // the promise is the caller's
     }
 
     private static long size(Object msg) {
-      if (msg instanceof ByteBuf) {
-        return ((ByteBuf) msg).readableBytes();
+      if (msg instanceof ByteBuf bytes) {
+        return bytes.readableBytes();
       }
-      if (msg instanceof ByteBufHolder) {
-        return ((ByteBufHolder) msg).content().readableBytes();
+      if (msg instanceof ByteBufHolder holder) {
+        return holder.content().readableBytes();
       }
       return 0;
     }
@@ -99,7 +100,7 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       // A client that vanished, garbage, a failed handshake: close this connection only.
-      ctx.close();
+      Futures.ignore(ctx.close());
     }
   }
 
@@ -127,12 +128,12 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     @Override
     protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
       // Not worth a log line in a test server: a client that is not speaking TLS, or gave up.
-      ctx.close();
+      Futures.ignore(ctx.close());
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      ctx.close();
+      Futures.ignore(ctx.close());
     }
   }
 
@@ -165,6 +166,11 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
         configureHttp2(core, conn, ctx.pipeline(), Protocol.H2C);
         ctx.pipeline().remove(this);
       }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      Futures.ignore(ctx.close());
     }
   }
 }

@@ -37,8 +37,8 @@ public final class TestCertificate {
       tmf.init(store);
       X509TrustManager found = null;
       for (TrustManager tm : tmf.getTrustManagers()) {
-        if (tm instanceof X509TrustManager) {
-          found = (X509TrustManager) tm;
+        if (tm instanceof X509TrustManager x509) {
+          found = x509;
         }
       }
       if (found == null) {

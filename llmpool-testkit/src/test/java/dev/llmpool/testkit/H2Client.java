@@ -16,7 +16,6 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
-import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2EventAdapter;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
@@ -66,6 +65,7 @@ final class H2Client implements AutoCloseable {
     volatile boolean connectionClosed;
     final CompletableFuture<Response> done = new CompletableFuture<>();
     final CompletableFuture<Response> headersArrived = new CompletableFuture<>();
+    final CompletableFuture<Long> reset = new CompletableFuture<>();
 
     Response(int streamId) {
       this.streamId = streamId;
@@ -97,6 +97,8 @@ final class H2Client implements AutoCloseable {
             .server(false)
             .frameListener(listener)
             .initialSettings(new Http2Settings())
+            .encoderIgnoreMaxHeaderListSize(true) // to send what the server's limit forbids
+            .gracefulShutdownTimeoutMillis(0)
             .build();
     handler.connection().addListener(listener);
     this.channel =
@@ -196,6 +198,54 @@ final class H2Client implements AutoCloseable {
     return send("POST", "/v1/chat/completions", h, json.getBytes(StandardCharsets.UTF_8), true);
   }
 
+  /** Opens several chat streams in one go, before any frame from the server can intervene. */
+  java.util.List<Response> batch(String json, java.util.List<Map<String, String>> extras) {
+    CompletableFuture<java.util.List<Response>> f = new CompletableFuture<>();
+    channel
+        .eventLoop()
+        .execute(
+            () -> {
+              ChannelHandlerContext ctx = channel.pipeline().context(handler);
+              java.util.List<Response> out = new java.util.ArrayList<>();
+              for (Map<String, String> extra : extras) {
+                int id = handler.connection().local().incrementAndGetNextStreamId();
+                Response r = new Response(id);
+                responses.put(id, r);
+                Http2Headers h =
+                    new DefaultHttp2Headers()
+                        .method("POST")
+                        .path("/v1/chat/completions")
+                        .scheme(tls ? "https" : "http")
+                        .authority("127.0.0.1");
+                h.add("authorization", "Bearer test-key");
+                extra.forEach(h::add);
+                handler.encoder().writeHeaders(ctx, id, h, 0, false, ctx.newPromise());
+                handler
+                    .encoder()
+                    .writeData(
+                        ctx,
+                        id,
+                        Unpooled.wrappedBuffer(json.getBytes(StandardCharsets.UTF_8)),
+                        0,
+                        true,
+                        ctx.newPromise());
+                out.add(r);
+              }
+              handler.flush(ctx);
+              f.complete(out);
+            });
+    return f.join();
+  }
+
+  /** Lifts this client's own stream limit, so that the server is the one to refuse. */
+  void ignoreStreamLimit() {
+    settings.join();
+    channel
+        .eventLoop()
+        .submit(() -> handler.connection().local().maxActiveStreams(1000))
+        .syncUninterruptibly();
+  }
+
   void data(Response r, byte[] bytes, boolean end) {
     channel
         .eventLoop()
@@ -278,6 +328,7 @@ final class H2Client implements AutoCloseable {
       Response r = responses.get(streamId);
       if (r != null) {
         r.resetCode = errorCode;
+        r.reset.complete(errorCode);
         r.headersArrived.complete(r);
         r.done.complete(r);
       }
@@ -297,9 +348,5 @@ final class H2Client implements AutoCloseable {
         ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData) {
       goAway.complete(new long[] {lastStreamId, errorCode});
     }
-  }
-
-  static long code(Http2Error e) {
-    return e.code();
   }
 }

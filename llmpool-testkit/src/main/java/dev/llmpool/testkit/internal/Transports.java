@@ -1,5 +1,8 @@
 package dev.llmpool.testkit.internal;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -13,6 +16,13 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A Netty transport: epoll where the platform has it, NIO otherwise. The event-loop group is
@@ -20,6 +30,56 @@ import io.netty.util.concurrent.DefaultThreadFactory;
  * forgotten {@code close()} never keeps a JVM alive.
  */
 public final class Transports {
+  private static final InetAddress LOOPBACK;
+
+  static {
+    try {
+      LOOPBACK = InetAddress.getByAddress("127.0.0.1", new byte[] {127, 0, 0, 1});
+    } catch (UnknownHostException e) {
+      throw new ExceptionInInitializerError(e); // cannot happen: four bytes need no lookup
+    }
+  }
+
+  /** 127.0.0.1, without a name lookup: the testkit binds IPv4 loopback only. */
+  public static InetAddress loopback() {
+    return LOOPBACK;
+  }
+
+  /**
+   * Binds to 127.0.0.1 on {@code port} (0 for a free one) and waits.
+   *
+   * @return the listening channel
+   * @throws UncheckedIOException naming the address when it cannot be bound
+   */
+  public static Channel bind(ServerBootstrap bootstrap, int port) {
+    ChannelFuture bound =
+        bootstrap.bind(new InetSocketAddress(LOOPBACK, port)).awaitUninterruptibly();
+    if (!bound.isSuccess()) {
+      Throwable cause = bound.cause();
+      throw new UncheckedIOException(
+          "cannot listen on 127.0.0.1:" + port + ": " + cause.getMessage(),
+          cause instanceof IOException io ? io : new IOException(cause));
+    }
+    return bound.channel();
+  }
+
+  /** The port a listening channel is bound to. */
+  public static int port(Channel listener) {
+    return ((InetSocketAddress) listener.localAddress()).getPort();
+  }
+
+  /**
+   * Closes the listener, then stops the group: its loops close every channel left, cancel every
+   * timer, and their threads end (waited for, within bounds).
+   */
+  public static void stop(@Nullable Channel listener, @Nullable EventLoopGroup group) {
+    if (listener != null) {
+      listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    }
+  }
 
   /** The transport to use: epoll when available and wanted. */
   public static Transport select(boolean preferEpoll) {
