@@ -84,6 +84,7 @@ public final class LlmPool implements AutoCloseable {
   private final NettyTransport transport;
   private final ConnectionPool pool;
   private final HttpEngine engine;
+  private final PoolLlmHttp llmHttp;
   private final Duration closeGrace;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -132,6 +133,7 @@ public final class LlmPool implements AutoCloseable {
     this.engine =
         new HttpEngine(
             new PoolLeases(pool), base, b.timeouts, b.maxResponseBodySize, b.listener, ticker);
+    this.llmHttp = new PoolLlmHttp(engine, ticker);
     register();
     log.debug(
         "llmpool {} to {}: {} I/O, TLS {}",
@@ -203,6 +205,14 @@ public final class LlmPool implements AutoCloseable {
   }
 
   // ---- The pool ----
+
+  /**
+   * The LLM layer's HTTP seam over this pool (for {@code openAiChat} and {@code
+   * anthropicMessages}).
+   */
+  dev.llmpool.llm.internal.LlmHttp llmHttp() {
+    return llmHttp;
+  }
 
   /** A snapshot of the pool: connections per state, waiting calls, counters, per origin. */
   public PoolStats stats() {

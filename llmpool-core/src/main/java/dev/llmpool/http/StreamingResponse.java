@@ -2,6 +2,7 @@ package dev.llmpool.http;
 
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import org.jspecify.annotations.Nullable;
 
@@ -47,6 +48,23 @@ public interface StreamingResponse extends AutoCloseable {
   byte @Nullable [] readChunk();
 
   /**
+   * The next piece of the body, asynchronously: the future completes with it, or with null at the
+   * end, or exceptionally with an {@link dev.llmpool.LlmPoolException}. Ask for the next piece only
+   * once the previous future completed; each request lets one more piece be taken from the network,
+   * which is the backpressure. The future may complete on an llmpool I/O thread.
+   *
+   * @throws IllegalStateException when a previous request is still pending, or a subscriber
+   *     consumes the body
+   */
+  CompletableFuture<@Nullable ByteBuffer> nextChunkAsync();
+
+  /**
+   * The rest of the body, asynchronously, up to {@code maxBytes}; a longer body fails the future
+   * with {@link dev.llmpool.ResponseTooLargeException} and closes the response.
+   */
+  CompletableFuture<byte[]> readAllAsync(long maxBytes);
+
+  /**
    * The rest of the body, up to the pool's {@code maxResponseBodySize}.
    *
    * @throws dev.llmpool.ResponseTooLargeException when the body is larger
@@ -60,10 +78,10 @@ public interface StreamingResponse extends AutoCloseable {
   InputStream bodyStream();
 
   /**
-   * The body as a reactive stream, for asynchronous readers: one subscriber; each {@code
-   * request(n)} lets {@code n} more pieces be delivered. Pieces are delivered on llmpool's I/O
-   * threads or the requesting thread: {@code onNext} must not block. Cancelling the subscription
-   * closes the response.
+   * The body as a reactive stream, for asynchronous readers (an alternative to {@link
+   * #nextChunkAsync()}): one subscriber; each {@code request(n)} lets {@code n} more pieces be
+   * delivered. Pieces are delivered on llmpool's I/O threads or the requesting thread: {@code
+   * onNext} must not block. Cancelling the subscription closes the response.
    *
    * @throws IllegalStateException when a subscriber or a blocking read already consumes the body
    */

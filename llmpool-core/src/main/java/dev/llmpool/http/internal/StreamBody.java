@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
@@ -52,6 +53,7 @@ final class StreamBody implements StreamingResponse {
   private Flow.@Nullable Subscriber<? super ByteBuffer> subscriber;
   private long demand;
   private boolean terminalSent;
+  private @Nullable CompletableFuture<@Nullable ByteBuffer> pendingPull;
 
   private final AtomicInteger drainWip = new AtomicInteger();
 
@@ -83,32 +85,58 @@ final class StreamBody implements StreamingResponse {
 
   void offer(ByteBuf data) {
     boolean async;
+    CompletableFuture<@Nullable ByteBuffer> pull = null;
+    ByteBuffer item = null;
     lock.lock();
     try {
       if (closed) {
         data.release();
         return;
       }
-      queue.add(data);
-      changed.signalAll();
+      if (pendingPull != null && queue.isEmpty()) {
+        pull = pendingPull;
+        pendingPull = null;
+        item = copyOut(data);
+      } else {
+        queue.add(data);
+        changed.signalAll();
+      }
       async = mode == PUBLISHER;
     } finally {
       lock.unlock();
+    }
+    if (pull != null && item != null) {
+      call.ack(item.remaining());
+      pull.complete(item);
     }
     if (async) {
       drain();
     }
   }
 
+  /** The buffer's bytes in a heap buffer of their own; releases the buffer. */
+  private static ByteBuffer copyOut(ByteBuf b) {
+    byte[] copy = new byte[b.readableBytes()];
+    b.readBytes(copy);
+    b.release();
+    return ByteBuffer.wrap(copy);
+  }
+
   void complete() {
     boolean async;
+    CompletableFuture<@Nullable ByteBuffer> pull;
     lock.lock();
     try {
       ended = true;
       changed.signalAll();
       async = mode == PUBLISHER;
+      pull = pendingPull;
+      pendingPull = null;
     } finally {
       lock.unlock();
+    }
+    if (pull != null) {
+      pull.complete(null);
     }
     if (async) {
       drain();
@@ -117,6 +145,7 @@ final class StreamBody implements StreamingResponse {
 
   void fail(LlmPoolException e) {
     boolean async;
+    CompletableFuture<@Nullable ByteBuffer> pull;
     lock.lock();
     try {
       if (closed || ended) {
@@ -125,12 +154,92 @@ final class StreamBody implements StreamingResponse {
       failure = e;
       changed.signalAll();
       async = mode == PUBLISHER;
+      pull = pendingPull;
+      pendingPull = null;
     } finally {
       lock.unlock();
+    }
+    if (pull != null) {
+      pull.completeExceptionally(e);
     }
     if (async) {
       drain();
     }
+  }
+
+  // ---- Asynchronous pulls ----
+
+  @Override
+  public CompletableFuture<@Nullable ByteBuffer> nextChunkAsync() {
+    CompletableFuture<@Nullable ByteBuffer> f = new CompletableFuture<>();
+    ByteBuffer item = null;
+    Throwable error = null;
+    boolean end = false;
+    lock.lock();
+    try {
+      claim(BLOCKING);
+      if (pendingPull != null) {
+        throw new IllegalStateException("the previous nextChunkAsync() has not completed yet");
+      }
+      ByteBuf b = queue.poll();
+      if (closed) {
+        error = new IllegalStateException("the response was closed");
+      } else if (b != null) {
+        item = copyOut(b);
+      } else if (failure != null) {
+        error = failure;
+      } else if (ended) {
+        end = true;
+      } else {
+        pendingPull = f;
+        return f;
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (item != null) {
+      call.ack(item.remaining());
+      f.complete(item);
+    } else if (error != null) {
+      f.completeExceptionally(error);
+    } else if (end) {
+      f.complete(null);
+    }
+    return f;
+  }
+
+  @Override
+  public CompletableFuture<byte[]> readAllAsync(long maxBytes) {
+    CompletableFuture<byte[]> result = new CompletableFuture<>();
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    pullInto(out, maxBytes, result);
+    return result;
+  }
+
+  private void pullInto(
+      java.io.ByteArrayOutputStream out, long maxBytes, CompletableFuture<byte[]> result) {
+    var unused =
+        nextChunkAsync()
+            .whenComplete(
+                (chunk, error) -> {
+                  if (error != null) {
+                    result.completeExceptionally(error);
+                  } else if (chunk == null) {
+                    result.complete(out.toByteArray());
+                  } else if (out.size() + (long) chunk.remaining() > maxBytes) {
+                    close();
+                    result.completeExceptionally(
+                        new ResponseTooLargeException(
+                            call.origin(),
+                            "response body exceeds " + maxBytes + " bytes",
+                            maxBytes,
+                            null));
+                  } else {
+                    out.write(
+                        chunk.array(), chunk.arrayOffset() + chunk.position(), chunk.remaining());
+                    pullInto(out, maxBytes, result);
+                  }
+                });
   }
 
   // ---- Blocking reads ----
@@ -308,11 +417,17 @@ final class StreamBody implements StreamingResponse {
   @Override
   public void close() {
     boolean wasEnded;
+    CompletableFuture<@Nullable ByteBuffer> pull;
     lock.lock();
     try {
       wasEnded = closeLocked();
+      pull = pendingPull;
+      pendingPull = null;
     } finally {
       lock.unlock();
+    }
+    if (pull != null) {
+      pull.completeExceptionally(new IllegalStateException("the response was closed"));
     }
     if (!wasEnded) {
       // Unread bytes are still coming: abandon the exchange (close the HTTP/1.1 connection,
