@@ -342,6 +342,11 @@ public final class LlmPool implements AutoCloseable {
     }
   }
 
+  /** Whether the many-pools warning was logged for {@code origin} (tests). */
+  static boolean warnedAbout(Origin origin) {
+    return WARNED.contains(origin);
+  }
+
   /** Live pools per origin (tests). */
   static int livePools(Origin origin) {
     AtomicInteger n = LIVE.get(origin);

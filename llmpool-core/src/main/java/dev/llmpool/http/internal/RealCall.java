@@ -325,6 +325,13 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
 
   @Override
   protected void onEnd(@Nullable LlmPoolException failure, boolean reusable) {
+    if (pendingFailure != null) {
+      failure = pendingFailure;
+    }
+    if (failure == null && listening) {
+      long bytes = responseBodyReceived();
+      safe(() -> listener.responseBodyEnd(this, bytes));
+    }
     Lease l = lease;
     NettyConnection conn = leasedConnection;
     lease = null;
@@ -338,9 +345,6 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       if (listening && conn != null) {
         safe(() -> listener.connectionReleased(this, conn));
       }
-    }
-    if (pendingFailure != null) {
-      failure = pendingFailure;
     }
     if (failure == null) {
       succeed();
@@ -371,10 +375,8 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   }
 
   private void succeed() {
-    if (listening) {
-      long bytes = responseBodyReceived();
-      safe(() -> listener.responseBodyEnd(this, bytes));
-    }
+    // The call's end is recorded (event, in-flight count) before the caller can see the result.
+    finish(null);
     StreamBody s = stream;
     if (s != null) {
       s.complete();
@@ -382,17 +384,16 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       future.complete(
           HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
     }
-    finish(null);
   }
 
   private void finishFailed(LlmPoolException failure) {
+    finish(failure);
     StreamBody s = stream;
     if (s != null) {
       s.fail(failure);
     } else {
       future.completeExceptionally(failure);
     }
-    finish(failure);
   }
 
   private void finish(@Nullable LlmPoolException failure) {
