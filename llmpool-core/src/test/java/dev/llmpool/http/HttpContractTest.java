@@ -134,6 +134,55 @@ class HttpContractTest {
 
   @ParameterizedTest
   @EnumSource(Proto.class)
+  void aStreamedBodyCanBeConsumedBySubscriberOneItemAtATime(Proto p) throws Exception {
+    start(p);
+    StreamingResponse r = pool.streamAsync(chatStream(newId()).build()).get(20, TimeUnit.SECONDS);
+    CompletableFuture<String> done = new CompletableFuture<>();
+    StringBuilder text = new StringBuilder();
+    r.publisher()
+        .subscribe(
+            new java.util.concurrent.Flow.Subscriber<java.nio.ByteBuffer>() {
+              java.util.concurrent.Flow.Subscription sub;
+
+              @Override
+              public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                sub = s;
+                s.request(1);
+              }
+
+              @Override
+              public void onNext(java.nio.ByteBuffer item) {
+                text.append(StandardCharsets.UTF_8.decode(item));
+                sub.request(1);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                done.completeExceptionally(t);
+              }
+
+              @Override
+              public void onComplete() {
+                done.complete(text.toString());
+              }
+            });
+    assertThat(done.get(20, TimeUnit.SECONDS)).contains("data: [DONE]");
+    r.close();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Proto.class)
+  void aStreamedBodyCanBePulledAsynchronously(Proto p) throws Exception {
+    start(p);
+    try (StreamingResponse r =
+        pool.streamAsync(chatStream(newId()).build()).get(20, TimeUnit.SECONDS)) {
+      byte[] all = r.readAllAsync(1 << 20).get(20, TimeUnit.SECONDS);
+      assertThat(new String(all, StandardCharsets.UTF_8)).contains("data: [DONE]");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Proto.class)
   void closingAStreamedBodyEarlyLeavesNothingLeased(Proto p) {
     start(p);
     StreamingResponse r =

@@ -431,4 +431,43 @@ class H2ConnectionTest {
         .containsEntry("authority", "127.0.0.1:" + server.port())
         .containsEntry("x", "t1");
   }
+
+  @Test
+  void aSlowReaderHoldsTheServerToTheStreamWindowWithoutBlockingOtherStreams() throws Exception {
+    int window = 256 * 1024;
+    String big = "x".repeat(8 * 1024 * 1024);
+    server = new H2TestServer(100, s -> s.respond(s.path().equals("/big") ? big : "ok"));
+    transport =
+        new NettyTransport(
+            TransportSettings.builder()
+                .ioThreads(1)
+                .h2cPriorKnowledge("127.0.0.1")
+                .h2Windows(window, 4 * 1024 * 1024)
+                .build());
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/big").autoAck(false);
+    c.start(ex);
+    ex.head.get(WAIT_S, TimeUnit.SECONDS);
+    // The reader takes nothing: the server may send one stream window, then must wait.
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+    while (ex.received.size() < window) {
+      assertThat(System.nanoTime()).isLessThan(until);
+      Thread.onSpinWait();
+    }
+    // Another stream on the same connection still gets through, and the big one got no more.
+    TestExchange other = TestExchange.get("/small");
+    c.start(other);
+    assertThat(await(other).failure()).isNull();
+    assertThat(ex.received.size()).isEqualTo(window);
+    assertThat(ex.end).isNotDone();
+    // As the reader catches up, the window opens again and the rest arrives.
+    while (!ex.end.isDone()) {
+      if (ex.held > 0) {
+        ex.ackHeld();
+      }
+      Thread.onSpinWait();
+    }
+    assertThat(ex.end.get().failure()).isNull();
+    assertThat(ex.received.size()).isEqualTo(big.length());
+  }
 }
