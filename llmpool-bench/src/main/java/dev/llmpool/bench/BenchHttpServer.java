@@ -29,6 +29,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadFactory;
@@ -52,7 +53,8 @@ public final class BenchHttpServer implements AutoCloseable {
   private final EventLoopGroup group;
   private final Channel h1;
   private final Channel h2;
-  private final ByteBuf body = Unpooled.unreleasableBuffer(Unpooled.directBuffer().writeBytes(BODY));
+  private final ByteBuf body =
+      Unpooled.unreleasableBuffer(Unpooled.directBuffer().writeBytes(BODY));
 
   public BenchHttpServer() throws InterruptedException {
     AtomicInteger n = new AtomicInteger();
@@ -72,7 +74,7 @@ public final class BenchHttpServer implements AutoCloseable {
         .group(group)
         .channel(NioServerSocketChannel.class)
         .childHandler(init)
-        .bind(new InetSocketAddress("127.0.0.1", 0))
+        .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
         .sync()
         .channel();
   }
@@ -87,8 +89,8 @@ public final class BenchHttpServer implements AutoCloseable {
 
   @Override
   public void close() {
-    h1.close();
-    h2.close();
+    h1.close().syncUninterruptibly();
+    h2.close().syncUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
@@ -110,7 +112,7 @@ public final class BenchHttpServer implements AutoCloseable {
                     res.headers()
                         .set(HttpHeaderNames.CONTENT_TYPE, "application/json")
                         .setInt(HttpHeaderNames.CONTENT_LENGTH, BODY.length);
-                    ctx.writeAndFlush(res);
+                    var unused = ctx.writeAndFlush(res);
                   } else {
                     ReferenceCountUtil.release(msg);
                   }
@@ -147,9 +149,11 @@ public final class BenchHttpServer implements AutoCloseable {
                               .status("200")
                               .set("content-type", "application/json")
                               .setInt("content-length", BODY.length);
-                      ctx.write(new DefaultHttp2HeadersFrame(headers).stream(stream));
-                      ctx.writeAndFlush(
-                          new DefaultHttp2DataFrame(body.retainedDuplicate(), true).stream(stream));
+                      var unused = ctx.write(new DefaultHttp2HeadersFrame(headers).stream(stream));
+                      unused =
+                          ctx.writeAndFlush(
+                              new DefaultHttp2DataFrame(body.retainedDuplicate(), true)
+                                  .stream(stream));
                     }
                   } finally {
                     ReferenceCountUtil.release(msg);

@@ -40,7 +40,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
 @Threads(1)
 public class HttpClientBenchmark {
 
@@ -63,7 +65,10 @@ public class HttpClientBenchmark {
     boolean h2 = protocol.equals("H2C");
     int port = h2 ? server.h2cPort() : server.http1Port();
     LlmPool.Builder b =
-        LlmPool.builder().baseUrl("http://127.0.0.1:" + port + "/v1").bearerToken("sk-bench").ioThreads(1);
+        LlmPool.builder()
+            .baseUrl("http://127.0.0.1:" + port + "/v1")
+            .bearerToken("sk-bench")
+            .ioThreads(1);
     pool = (h2 ? b.h2cPriorKnowledge("127.0.0.1") : b.http2(false)).build();
     request =
         HttpRequest.post("/chat/completions")
