@@ -166,6 +166,7 @@ class ConnectionPoolStressTest {
       } catch (Throwable t) {
         problems.add(new AssertionError("worker seed " + seed + " failed", t));
         for (Lease l : held) {
+          ((FakeConnection) l.connection()).users.decrementAndGet();
           l.release();
         }
       }
