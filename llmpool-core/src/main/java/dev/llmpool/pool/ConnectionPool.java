@@ -103,10 +103,8 @@ public final class ConnectionPool implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionPool.class);
   private static final SubPool[] NO_SUBS = new SubPool[0];
 
-  /** How often the hot path spins, then yields, for the lock before parking. */
-  private static final int HOT_SPINS = 20;
-
-  private static final int HOT_YIELDS = 50;
+  /** How often the hot path spins for the lock before parking. */
+  private static final int HOT_SPINS = 50;
 
   /** "Read the clock when needed": a value no ticker returns in practice. */
   private static final long NO_TIME = Long.MIN_VALUE;
