@@ -63,7 +63,9 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. One {@link ReentrantLock} guards all state (few hosts means little to gain from
  * finer locks, and one lock keeps the global limits and the cross-host order exact). Nothing waits
  * while holding it, and no {@code synchronized} block guards a wait, so virtual threads never pin
- * their carrier: a blocked caller parks in {@link CompletableFuture#join()}.
+ * their carrier: a blocked caller parks in {@link CompletableFuture#join()}. Ending a lease never
+ * blocks: when the lock is taken, the end is handed to the thread holding it (see {@link #end}), so
+ * I/O threads releasing streams never park. The try-acquire path spins briefly before parking.
  *
  * <p><b>Decide under the lock, act after it.</b> Completing a future, opening or closing a
  * connection and calling the observer are queued as actions while the lock is held and run by the
