@@ -19,6 +19,6 @@ module dev.llmpool.core {
 
   exports dev.llmpool;
   exports dev.llmpool.time;
-// exports dev.llmpool.http; (when the package holds its first type)
-// exports dev.llmpool.llm; (when the package holds its first type)
+  // exports dev.llmpool.http; (when the package holds its first type)
+  exports dev.llmpool.llm;
 }

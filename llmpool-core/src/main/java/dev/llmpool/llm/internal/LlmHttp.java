@@ -1,0 +1,35 @@
+package dev.llmpool.llm.internal;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The seam between the LLM layer and the HTTP client: all a chat client needs to send one request
+ * and read its response, whole or as a stream of byte chunks. Part of the LLM layer so that it can
+ * be built and tested without the transport; the HTTP layer adapts {@code dev.llmpool.http} to it
+ * (and tests use an in-memory fake).
+ *
+ * <p>Contract for implementations:
+ *
+ * <ul>
+ *   <li>{@link #send} never blocks; the future completes once the status line and headers have
+ *       arrived, or exceptionally with a {@link dev.llmpool.LlmPoolException} (never wrapped) that
+ *       names the phase and origin and says, by {@link
+ *       dev.llmpool.LlmPoolException#requestMayHaveBeenProcessed()}, whether the request may have
+ *       reached the server. The chat client retries only failures where it is false (unless its
+ *       policy says otherwise), so that flag must be exact.
+ *   <li>The HTTP layer applies its own connect, write, read and pool timeouts, and stops by the
+ *       request's {@link LlmHttpRequest#deadlineNanos()} (the chat call's {@code timeouts.total}).
+ *       It may re-send a request that provably never reached the server (a stale pooled
+ *       connection), at most once, transparently.
+ *   <li>Cancelling the returned future, or closing the response, releases the connection or stream;
+ *       it is safe from any thread and more than once.
+ *   <li>Futures may be completed on I/O threads; the chat client hops off them before running
+ *       anything slow.
+ * </ul>
+ */
+@FunctionalInterface
+public interface LlmHttp {
+
+  /** Sends {@code request}; see the class comment for the contract. */
+  CompletableFuture<LlmHttpResponse> send(LlmHttpRequest request);
+}
