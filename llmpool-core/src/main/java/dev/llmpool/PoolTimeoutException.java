@@ -14,6 +14,16 @@ public class PoolTimeoutException extends LlmTimeoutException {
 
   /** Creates the exception; {@code detail} must hold no secret. */
   public PoolTimeoutException(@Nullable Origin origin, String detail, Duration limit) {
-    super(Phase.POOL, origin, detail, limit, false, null);
+    this(origin, detail, limit, null);
+  }
+
+  /**
+   * Creates the exception with a cause: the last failed attempt to open a connection to the origin,
+   * when one failed while the call waited (the pool may have timed out because the host is
+   * unreachable rather than busy).
+   */
+  public PoolTimeoutException(
+      @Nullable Origin origin, String detail, Duration limit, @Nullable Throwable cause) {
+    super(Phase.POOL, origin, detail, limit, false, cause);
   }
 }

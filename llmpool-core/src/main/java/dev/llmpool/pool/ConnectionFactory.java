@@ -24,4 +24,16 @@ public interface ConnectionFactory {
    */
   CompletableFuture<Connection> open(
       Origin origin, ConnectionListener listener, @Nullable Object cause);
+
+  /**
+   * Whether a connection to {@code origin} will probably be multiplexed (HTTP/2): HTTP/2 was
+   * enabled and the origin speaks it, or is assumed to. While such a connection is being opened,
+   * further calls to the origin wait for it instead of each opening its own; once one connection to
+   * the origin is open, the pool goes by what it learnt and asks no more.
+   *
+   * <p>Called under the pool's lock: must be quick and must not call back into the pool.
+   */
+  default boolean expectsMultiplexing(Origin origin) {
+    return false;
+  }
 }

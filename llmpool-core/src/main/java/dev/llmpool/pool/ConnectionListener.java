@@ -1,5 +1,7 @@
 package dev.llmpool.pool;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * How the transport tells the pool that a connection's state changed on its own. Implemented by the
  * pool; the transport receives it at {@link ConnectionFactory#open}.
@@ -24,4 +26,13 @@ public interface ConnectionListener {
 
   /** The connection is closed, by either side: the pool forgets it and frees its slot. */
   void closed(Connection connection);
+
+  /**
+   * The connection is closed because of {@code error} (an I/O or protocol error), or cleanly when
+   * it is null. The pool counts the close under {@code error} rather than {@code server-closed}.
+   * Transports that know the cause call this one; the default forgets the cause.
+   */
+  default void closed(Connection connection, @Nullable Throwable error) {
+    closed(connection);
+  }
 }

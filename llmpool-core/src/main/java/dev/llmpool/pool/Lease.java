@@ -5,6 +5,11 @@ package dev.llmpool.pool;
  * for HTTP/2. Given by the pool's acquire, ended exactly once by {@link #release()} or {@link
  * #discard()}; a second end is ignored.
  *
+ * <p><b>Recycled.</b> So that the reuse path allocates nothing, the pool reuses lease objects: once
+ * a lease is ended, the same object may be handed to a later acquire. Drop the reference when you
+ * end it; a caller that may end it from two places (a completion and an error path racing) must
+ * guard that with its own once-only flag, or its second end could end someone else's exchange.
+ *
  * <p>Not thread-safe in itself: one call owns it; ending it is safe from any thread.
  */
 public interface Lease {
@@ -30,4 +35,14 @@ public interface Lease {
    * for HTTP/1.1). For HTTP/2, a merely reset stream should {@link #release()} instead.
    */
   void discard();
+
+  /**
+   * Ties this lease to the object that holds it for the caller (the HTTP layer's per-call object),
+   * so that the pool can reclaim the lease if that object is garbage-collected before the lease is
+   * ended: the connection is then closed (it is in an unknown state) and a warning is logged once,
+   * with the stack of the acquisition when leak tracking is on. Call it right after the acquire,
+   * from the thread that got the lease. It costs one weak reference; without it a leaked lease is
+   * never reclaimed.
+   */
+  default void trackOwner(Object owner) {}
 }

@@ -1,0 +1,413 @@
+package dev.llmpool;
+
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A snapshot of the pool: connections by state, waiting calls, utilization and counters since the
+ * pool started; for the pool as a whole and, through {@link #byOrigin()}, for each origin.
+ * Immutable.
+ *
+ * <p>Every count in one snapshot is taken at the same instant from the connections' own states, so
+ * they always agree: {@code open() == idle() + active()}, {@code opened() - closed() == open()} and
+ * the total is the sum of the origins.
+ *
+ * <ul>
+ *   <li>connecting: TCP/TLS/HTTP/2 set-up still in progress;
+ *   <li>idle: open, no exchange in flight, ready to be reused;
+ *   <li>active: at least one exchange in flight (including connections that take no new exchange
+ *       because of GOAWAY, their lifetime or a discard, and close once drained: {@link
+ *       #draining()});
+ *   <li>pending: calls waiting for a connection.
+ * </ul>
+ */
+@SuppressWarnings("EnumOrdinal") // close counts are a long[] indexed by reason, like an EnumMap
+public final class PoolStats {
+
+  /** Why the pool closed a connection; {@link #label()} is the name used in metrics. */
+  public enum CloseReason {
+    /** Idle longer than {@code keepAliveExpiry} (or the server's own keep-alive timeout). */
+    IDLE_EXPIRED,
+    /** Older than {@code maxConnectionLifetime}, closed once drained. */
+    LIFETIME,
+    /**
+     * Closed to make room: beyond {@code maxIdleConnections}, or to give a slot to a call of
+     * another host; always the least recently used idle connection.
+     */
+    EVICTED_LRU,
+    /** Closed by the server (or found closed when taken from the idle set). */
+    SERVER_CLOSED,
+    /** The server sent HTTP/2 GOAWAY; closed once its streams ended. */
+    GOAWAY,
+    /** An I/O or protocol error. */
+    ERROR,
+    /** The pool was closed. */
+    POOL_CLOSED,
+    /** The call that held it said it is unfit for reuse (body not fully read, protocol error). */
+    DISCARDED,
+    /** The call that held it was garbage-collected without releasing it. */
+    LEAKED;
+
+    /** Lower-case, hyphenated: {@code idle-expired}, {@code evicted-lru}, ... */
+    public String label() {
+      return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+  }
+
+  private final @Nullable Origin origin;
+  private final int limit;
+  private final int connecting;
+  private final int idle;
+  private final int active;
+  private final int draining;
+  private final int inFlight;
+  private final int pending;
+  private final long opened;
+  private final long[] closed;
+  private final long reused;
+  private final long acquireTimeouts;
+  private final long rejected;
+  private final long connectFailures;
+  private final int peakActive;
+  private final int peakPending;
+  private final int peakOpen;
+  private final Map<Origin, PoolStats> byOrigin;
+
+  private PoolStats(Builder b) {
+    this.origin = b.origin;
+    this.limit = b.limit;
+    this.connecting = b.connecting;
+    this.idle = b.idle;
+    this.active = b.active;
+    this.draining = b.draining;
+    this.inFlight = b.inFlight;
+    this.pending = b.pending;
+    this.opened = b.opened;
+    this.closed = b.closed.clone();
+    this.reused = b.reused;
+    this.acquireTimeouts = b.acquireTimeouts;
+    this.rejected = b.rejected;
+    this.connectFailures = b.connectFailures;
+    this.peakActive = b.peakActive;
+    this.peakPending = b.peakPending;
+    this.peakOpen = b.peakOpen;
+    this.byOrigin = Collections.unmodifiableMap(new LinkedHashMap<>(b.byOrigin));
+  }
+
+  /**
+   * A builder, for pool implementations and tests; applications get snapshots from the pool.
+   *
+   * @param origin the origin this snapshot describes, or null for the pool as a whole
+   * @param limit {@code maxConnectionsPerHost} for an origin, {@code maxConnections} for the whole
+   */
+  public static Builder builder(@Nullable Origin origin, int limit) {
+    return new Builder(origin, limit);
+  }
+
+  /** The origin this snapshot describes, or null when it describes the whole pool. */
+  public @Nullable Origin origin() {
+    return origin;
+  }
+
+  /**
+   * The connection limit that applies: {@code maxConnections} for the whole pool, {@code
+   * maxConnectionsPerHost} for an origin.
+   */
+  public int limit() {
+    return limit;
+  }
+
+  /** Connections being opened. */
+  public int connecting() {
+    return connecting;
+  }
+
+  /** Open connections with no exchange in flight. */
+  public int idle() {
+    return idle;
+  }
+
+  /** Open connections with at least one exchange in flight (draining ones included). */
+  public int active() {
+    return active;
+  }
+
+  /** Active connections that take no new exchange and close once their last one ends. */
+  public int draining() {
+    return draining;
+  }
+
+  /** Open connections: {@code idle() + active()}. */
+  public int open() {
+    return idle + active;
+  }
+
+  /** Every connection counted against the limits: {@code connecting() + open()}. */
+  public int total() {
+    return connecting + idle + active;
+  }
+
+  /** Exchanges in flight: one per active HTTP/1.1 connection, one per open HTTP/2 stream. */
+  public int inFlightExchanges() {
+    return inFlight;
+  }
+
+  /** Calls waiting for a connection. */
+  public int pending() {
+    return pending;
+  }
+
+  /**
+   * {@code active() / limit()}, from 0 to 1; 1 when calls are waiting and no further connection may
+   * be opened (the pool is saturated). Over HTTP/2 one active connection can carry many calls, so a
+   * low figure there does not mean the calls are few.
+   */
+  public double utilization() {
+    if (pending > 0 && connecting + idle + active >= limit) {
+      return 1.0;
+    }
+    return Math.min(1.0, (double) active / limit);
+  }
+
+  /** Connections opened since the pool started. */
+  public long opened() {
+    return opened;
+  }
+
+  /** Connections closed since the pool started, for every reason. */
+  public long closed() {
+    long sum = 0;
+    for (long c : closed) {
+      sum += c;
+    }
+    return sum;
+  }
+
+  /** Connections closed since the pool started for this reason. */
+  public long closed(CloseReason reason) {
+    return closed[reason.ordinal()];
+  }
+
+  /** The non-zero close counts by reason. */
+  public Map<CloseReason, Long> closedByReason() {
+    Map<CloseReason, Long> m = new EnumMap<>(CloseReason.class);
+    for (CloseReason r : CloseReason.values()) {
+      if (closed[r.ordinal()] != 0) {
+        m.put(r, closed[r.ordinal()]);
+      }
+    }
+    return Collections.unmodifiableMap(m);
+  }
+
+  /** Exchanges that ran on a connection that had carried one before. */
+  public long reused() {
+    return reused;
+  }
+
+  /** Calls that failed with {@link PoolTimeoutException}. */
+  public long acquireTimeouts() {
+    return acquireTimeouts;
+  }
+
+  /** Calls refused at once with {@link PoolFullException}. */
+  public long rejected() {
+    return rejected;
+  }
+
+  /** Connection attempts that failed (DNS, connect, TLS). */
+  public long connectFailures() {
+    return connectFailures;
+  }
+
+  /** The most connections active at once since the pool started. */
+  public int peakActive() {
+    return peakActive;
+  }
+
+  /** The most calls waiting at once since the pool started. */
+  public int peakPending() {
+    return peakPending;
+  }
+
+  /** The most connections counted against the limits at once (connecting ones included). */
+  public int peakOpen() {
+    return peakOpen;
+  }
+
+  /** One snapshot per origin the pool has served, in the order they were first used. */
+  public Map<Origin, PoolStats> byOrigin() {
+    return byOrigin;
+  }
+
+  /** The snapshot of one origin, or null when the pool never served it. */
+  public @Nullable PoolStats forOrigin(Origin o) {
+    return byOrigin.get(o);
+  }
+
+  /**
+   * One line, e.g. {@code PoolStats{connections=3 (connecting=0, idle=1, active=2), inFlight=2,
+   * pending=0, utilization=2%, opened=5, closed=2 (idle-expired=2), reused=40, timeouts=0,
+   * rejected=0}}.
+   */
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder(200).append("PoolStats{");
+    if (origin != null) {
+      sb.append(origin).append(", ");
+    }
+    sb.append("connections=")
+        .append(total())
+        .append('/')
+        .append(limit)
+        .append(" (connecting=")
+        .append(connecting)
+        .append(", idle=")
+        .append(idle)
+        .append(", active=")
+        .append(active);
+    if (draining > 0) {
+      sb.append(", draining=").append(draining);
+    }
+    sb.append("), inFlight=")
+        .append(inFlight)
+        .append(", pending=")
+        .append(pending)
+        .append(", utilization=")
+        .append(Math.round(utilization() * 100))
+        .append("%, opened=")
+        .append(opened)
+        .append(", closed=")
+        .append(closed());
+    Map<CloseReason, Long> reasons = closedByReason();
+    if (!reasons.isEmpty()) {
+      sb.append(" (");
+      boolean first = true;
+      for (Map.Entry<CloseReason, Long> e : reasons.entrySet()) {
+        if (!first) {
+          sb.append(", ");
+        }
+        first = false;
+        sb.append(e.getKey().label()).append('=').append(e.getValue());
+      }
+      sb.append(')');
+    }
+    sb.append(", reused=")
+        .append(reused)
+        .append(", timeouts=")
+        .append(acquireTimeouts)
+        .append(", rejected=")
+        .append(rejected);
+    if (connectFailures > 0) {
+      sb.append(", connectFailures=").append(connectFailures);
+    }
+    sb.append(", peak active/pending/open=")
+        .append(peakActive)
+        .append('/')
+        .append(peakPending)
+        .append('/')
+        .append(peakOpen);
+    if (origin == null && !byOrigin.isEmpty()) {
+      sb.append(", origins=").append(byOrigin.size());
+    }
+    return sb.append('}').toString();
+  }
+
+  /** Fills a {@link PoolStats}; for pool implementations and tests. */
+  public static final class Builder {
+    private final @Nullable Origin origin;
+    private final int limit;
+    private int connecting;
+    private int idle;
+    private int active;
+    private int draining;
+    private int inFlight;
+    private int pending;
+    private long opened;
+    private final long[] closed = new long[CloseReason.values().length];
+    private long reused;
+    private long acquireTimeouts;
+    private long rejected;
+    private long connectFailures;
+    private int peakActive;
+    private int peakPending;
+    private int peakOpen;
+    private final Map<Origin, PoolStats> byOrigin = new LinkedHashMap<>();
+
+    private Builder(@Nullable Origin origin, int limit) {
+      if (limit < 1) {
+        throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+      }
+      this.origin = origin;
+      this.limit = limit;
+    }
+
+    /** Sets the connection counts by state; draining connections are part of active. */
+    public Builder connections(int connecting, int idle, int active, int draining) {
+      if (connecting < 0 || idle < 0 || active < 0 || draining < 0 || draining > active) {
+        throw new IllegalArgumentException(
+            "bad counts: connecting="
+                + connecting
+                + ", idle="
+                + idle
+                + ", active="
+                + active
+                + ", draining="
+                + draining);
+      }
+      this.connecting = connecting;
+      this.idle = idle;
+      this.active = active;
+      this.draining = draining;
+      return this;
+    }
+
+    /** Sets the exchanges in flight and the waiting calls. */
+    public Builder load(int inFlight, int pending) {
+      this.inFlight = inFlight;
+      this.pending = pending;
+      return this;
+    }
+
+    /** Sets the counters. */
+    public Builder counters(
+        long opened, long reused, long acquireTimeouts, long rejected, long connectFailures) {
+      this.opened = opened;
+      this.reused = reused;
+      this.acquireTimeouts = acquireTimeouts;
+      this.rejected = rejected;
+      this.connectFailures = connectFailures;
+      return this;
+    }
+
+    /** Sets how many connections were closed for {@code reason}. */
+    public Builder closed(CloseReason reason, long count) {
+      closed[reason.ordinal()] = count;
+      return this;
+    }
+
+    /** Sets the peaks since the pool started. */
+    public Builder peaks(int peakActive, int peakPending, int peakOpen) {
+      this.peakActive = peakActive;
+      this.peakPending = peakPending;
+      this.peakOpen = peakOpen;
+      return this;
+    }
+
+    /** Adds the snapshot of one origin (only on the whole pool's snapshot). */
+    public Builder origin(PoolStats perOrigin) {
+      Origin o = Objects.requireNonNull(perOrigin.origin(), "per-origin snapshot has no origin");
+      byOrigin.put(o, perOrigin);
+      return this;
+    }
+
+    /** Builds the snapshot. */
+    public PoolStats build() {
+      return new PoolStats(this);
+    }
+  }
+}
