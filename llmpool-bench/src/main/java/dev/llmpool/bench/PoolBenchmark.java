@@ -94,6 +94,25 @@ public class PoolBenchmark {
     }
   }
 
+  /** The baseline of {@link PoolContentionBenchmark}, one idle connection, one thread. */
+  @State(Scope.Thread)
+  public static class Baseline {
+    PoolContentionBenchmark.SemaphorePool pool;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+      pool = new PoolContentionBenchmark.SemaphorePool(1, false);
+    }
+  }
+
+  /** Semaphore + synchronized ArrayDeque: acquire + release, for comparison. */
+  @Benchmark
+  public BenchConnection baselineAcquireRelease(Baseline s) throws InterruptedException {
+    BenchConnection c = s.pool.acquire();
+    s.pool.release(c);
+    return c;
+  }
+
   /** Acquire + release of an idle HTTP/1.1 connection. */
   @Benchmark
   public Lease http1AcquireRelease(Http1 s) {

@@ -27,6 +27,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -62,7 +63,9 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. One {@link ReentrantLock} guards all state (few hosts means little to gain from
  * finer locks, and one lock keeps the global limits and the cross-host order exact). Nothing waits
  * while holding it, and no {@code synchronized} block guards a wait, so virtual threads never pin
- * their carrier: a blocked caller parks in {@link CompletableFuture#join()}.
+ * their carrier: a blocked caller parks in {@link CompletableFuture#join()}. Ending a lease never
+ * blocks: when the lock is taken, the end is handed to the thread holding it (see {@link #end}), so
+ * I/O threads releasing streams never park. The try-acquire path spins briefly before parking.
  *
  * <p><b>Decide under the lock, act after it.</b> Completing a future, opening or closing a
  * connection and calling the observer are queued as actions while the lock is held and run by the
@@ -102,6 +105,9 @@ public final class ConnectionPool implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionPool.class);
   private static final SubPool[] NO_SUBS = new SubPool[0];
 
+  /** How often the hot path spins for the lock before parking. */
+  private static final int HOT_SPINS = 50;
+
   /** "Read the clock when needed": a value no ticker returns in practice. */
   private static final long NO_TIME = Long.MIN_VALUE;
 
@@ -125,6 +131,15 @@ public final class ConnectionPool implements AutoCloseable {
 
   /** Read without the lock on the fast path; written under it. Origins are never removed. */
   private final ConcurrentHashMap<Origin, SubPool> byOrigin = new ConcurrentHashMap<>();
+
+  /**
+   * Leases ended while another thread held the lock: a lock-free stack (linked through {@link
+   * PooledLease#nextEnd}, so pushing allocates nothing) that every lock holder drains right after
+   * locking and again before unlocking. A thread that pushes and then fails to take the lock can
+   * leave, because the holder's unlock re-checks the stack afterwards (push-then-tryLock against
+   * unlock-then-check: one of the two always sees the other).
+   */
+  private final AtomicReference<@Nullable PooledLease> pendingEnds = new AtomicReference<>();
 
   /** Set once some lease was tied to an owner: from then on maintenance also polls for leaks. */
   private volatile boolean ownersTracked;
@@ -185,7 +200,7 @@ public final class ConnectionPool implements AutoCloseable {
     if (s == null) {
       return null;
     }
-    lock.lock();
+    enterHot();
     try {
       if (closed || s.waiters.size != 0) {
         return null;
@@ -215,7 +230,7 @@ public final class ConnectionPool implements AutoCloseable {
   public CompletableFuture<Lease> acquire(
       Origin origin, long timeoutNanos, @Nullable Object cause) {
     SubPool s = subFor(origin);
-    lock.lock();
+    enter();
     try {
       if (closed) {
         return CompletableFuture.failedFuture(
@@ -263,7 +278,7 @@ public final class ConnectionPool implements AutoCloseable {
     }
     SubPool s = subFor(origin);
     List<PooledConnection> started = new ArrayList<>();
-    lock.lock();
+    enter();
     try {
       if (closed) {
         return CompletableFuture.failedFuture(
@@ -287,7 +302,7 @@ public final class ConnectionPool implements AutoCloseable {
     if (s != null) {
       return s;
     }
-    lock.lock();
+    enter();
     try {
       s = byOrigin.get(origin);
       if (s == null) {
@@ -299,7 +314,7 @@ public final class ConnectionPool implements AutoCloseable {
       }
       return s;
     } finally {
-      lock.unlock();
+      unlockAndRun();
     }
   }
 
@@ -314,8 +329,8 @@ public final class ConnectionPool implements AutoCloseable {
       Connection conn = connectionOf(c);
       if (!conn.isHealthy()) {
         forget(c, CloseReason.SERVER_CLOSED, true);
-      } else if (!c.multiplexed || conn.maxConcurrentExchanges() > 0) {
-        return c;
+      } else if (conn.maxConcurrentExchanges() > 0) {
+        return c; // 0: an HTTP/2 peer allows no stream now, or the connection is closing
       }
       c = next;
     }
@@ -337,7 +352,7 @@ public final class ConnectionPool implements AutoCloseable {
   /** Hands out one slot of {@code c}, which findAvailable returned. Guarded by lock. */
   private PooledLease leaseFrom(PooledConnection c, long waitedNanos) {
     PooledLease l = c.takeLease(connectionOf(c));
-    l.leased = true;
+    PooledLease.STATE.setRelease(l, PooledLease.LEASED); // under the lock: no full fence needed
     l.generation++;
     l.waitedNanos = waitedNanos;
     l.reused = c.exchanges++ != 0;
@@ -358,43 +373,84 @@ public final class ConnectionPool implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Release
 
-  /** Ends a lease: {@code discard} when the connection is unfit for reuse. */
+  /**
+   * Ends a lease: {@code discard} when the connection is unfit for reuse. A second end is ignored
+   * (the lease's state changes atomically from leased to ending exactly once).
+   *
+   * <p>Never blocks for long: when another thread holds the lock, the lease is handed to it through
+   * {@link #pendingEnds} and that thread finishes the end before it unlocks (see {@link
+   * #unlockAndRun}). Under contention this halves the blocking lock acquisitions per exchange and
+   * keeps releasing threads (often I/O threads) from parking.
+   */
   void end(PooledLease l, boolean discard) {
+    if (!PooledLease.STATE.compareAndSet(
+        l, PooledLease.LEASED, discard ? PooledLease.ENDING_DISCARD : PooledLease.ENDING)) {
+      return;
+    }
     // An HTTP/1.1 connection always becomes idle here and needs the time: read the clock before
-    // taking the lock, to keep the lock's hold short under contention. (multiplexed is written
-    // once, before any lease of the connection exists.)
+    // taking the lock, to keep the lock's hold short. (multiplexed is written once, before any
+    // lease of the connection exists.)
     long now = l.owner.multiplexed ? NO_TIME : ticker.nanoTime();
-    lock.lock();
-    try {
-      endLocked(l, discard ? CloseReason.DISCARDED : null, now);
-    } finally {
+    if (lock.tryLock()) {
+      try {
+        drainEnds();
+        finishEnd(l, null, now);
+      } finally {
+        unlockAndRun();
+      }
+      return;
+    }
+    PooledLease head;
+    do {
+      head = pendingEnds.get();
+      l.nextEnd = head;
+    } while (!pendingEnds.compareAndSet(head, l));
+    // The holder finishes it before unlocking; if it unlocked meanwhile, finish it ourselves.
+    if (lock.tryLock()) {
+      drainEnds();
       unlockAndRun();
     }
   }
 
-  /**
-   * Ends a lease; with a {@code closeReason} the connection is retired (closed now if no other
-   * exchange runs on it). A lease already ended is ignored. Guarded by lock.
-   */
-  private void endLocked(PooledLease l, @Nullable CloseReason closeReason, long now) {
-    if (!l.leased) {
+  /** Finishes the ends other threads handed over while this one held the lock. Guarded by lock. */
+  private void drainEnds() {
+    if (pendingEnds.get() == null) {
       return;
     }
+    PooledLease l = pendingEnds.getAndSet(null);
+    while (l != null) {
+      PooledLease next = l.nextEnd;
+      l.nextEnd = null;
+      finishEnd(l, null, NO_TIME);
+      l = next;
+    }
+  }
+
+  /**
+   * Finishes ending a lease that is in state ending; with a {@code closeReason} (or when ended as
+   * discarded) the connection is retired (closed now if no other exchange runs on it). Guarded by
+   * lock.
+   */
+  private void finishEnd(PooledLease l, @Nullable CloseReason closeReason, long now) {
+    CloseReason reason = closeReason;
+    if (reason == null && l.state == PooledLease.ENDING_DISCARD) {
+      reason = CloseReason.DISCARDED;
+    }
     PooledConnection c = l.owner;
-    l.leased = false;
     l.acquiredAt = null;
     PooledLease.OwnerRef ref = l.ownerRef;
     if (ref != null) {
       l.ownerRef = null;
       ref.clear(); // a cleared reference is never enqueued: no leak report for an ended lease
     }
+    PooledLease.STATE.setRelease(l, PooledLease.FREE); // under the lock: no full fence needed
     c.returnLease(l);
     c.inFlight--;
     if (c.removed) {
       return;
     }
-    if (closeReason != null) {
-      retire(c, closeReason);
+    if (reason != null) {
+      retire(c, reason);
     } else if (c.retireReason != null) {
       if (c.inFlight == 0) {
         forget(c, c.retireReason, true);
@@ -667,7 +723,7 @@ public final class ConnectionPool implements AutoCloseable {
       f = CompletableFuture.failedFuture(e);
     }
     boolean abandoned;
-    lock.lock();
+    enter();
     try {
       abandoned = c.removed && c.connection == null;
       if (!abandoned) {
@@ -687,7 +743,7 @@ public final class ConnectionPool implements AutoCloseable {
       PooledConnection c, @Nullable Connection conn, @Nullable Throwable error) {
     SubPool s = c.sub;
     Throwable outcome = null;
-    lock.lock();
+    enter();
     try {
       if (error != null || conn == null) {
         LlmPoolException ex =
@@ -790,7 +846,7 @@ public final class ConnectionPool implements AutoCloseable {
 
   /** Fails every waiter whose deadline has come, then schedules itself for the next deadline. */
   private void sweepDeadlines() {
-    lock.lock();
+    enter();
     try {
       sweepTask = null;
       sweepAt = Long.MAX_VALUE;
@@ -830,7 +886,7 @@ public final class ConnectionPool implements AutoCloseable {
 
   /** The caller completed or cancelled its future itself: leave the queue. */
   void abandon(Waiter w) {
-    lock.lock();
+    enter();
     try {
       if (w.state == Waiter.WAITING) {
         removeWaiter(w, Waiter.CANCELLED);
@@ -844,7 +900,7 @@ public final class ConnectionPool implements AutoCloseable {
   // What the transport reports
 
   void onCapacityChanged(PooledConnection c) {
-    lock.lock();
+    enter();
     try {
       if (!c.removed && c.connection != null && hasWaiters()) {
         dispatch();
@@ -855,7 +911,7 @@ public final class ConnectionPool implements AutoCloseable {
   }
 
   void onNoNewExchanges(PooledConnection c) {
-    lock.lock();
+    enter();
     try {
       if (c.removed) {
         return;
@@ -874,7 +930,7 @@ public final class ConnectionPool implements AutoCloseable {
   }
 
   void onClosed(PooledConnection c, @Nullable Throwable error) {
-    lock.lock();
+    enter();
     try {
       if (c.removed) {
         return;
@@ -921,7 +977,7 @@ public final class ConnectionPool implements AutoCloseable {
    * no connection).
    */
   private void runMaintenance() {
-    lock.lock();
+    enter();
     try {
       maintenanceTask = null;
       maintenanceAt = Long.MAX_VALUE;
@@ -975,7 +1031,7 @@ public final class ConnectionPool implements AutoCloseable {
     }
     l.ownerRef = new PooledLease.OwnerRef(holder, l, l.generation, this);
     if (!ownersTracked) {
-      lock.lock();
+      enter();
       try {
         if (!ownersTracked) {
           ownersTracked = true;
@@ -994,10 +1050,12 @@ public final class ConnectionPool implements AutoCloseable {
     while ((r = leakQueue.poll()) != null) {
       PooledLease.OwnerRef ref = (PooledLease.OwnerRef) r;
       PooledLease l = ref.lease;
-      if (l.leased && l.generation == ref.generation && l.ownerRef == ref) {
+      if (l.generation == ref.generation
+          && l.ownerRef == ref
+          && PooledLease.STATE.compareAndSet(l, PooledLease.LEASED, PooledLease.ENDING)) {
         Throwable acquiredAt = l.acquiredAt;
         Origin origin = l.owner.sub.origin;
-        endLocked(l, CloseReason.LEAKED, NO_TIME);
+        finishEnd(l, CloseReason.LEAKED, NO_TIME);
         defer(() -> reportLeak(origin, acquiredAt));
       }
     }
@@ -1036,7 +1094,7 @@ public final class ConnectionPool implements AutoCloseable {
    */
   public CompletableFuture<Void> close(Duration grace) {
     long graceNanos = saturatedNanos(grace);
-    lock.lock();
+    enter();
     try {
       if (!closed) {
         closed = true;
@@ -1078,7 +1136,7 @@ public final class ConnectionPool implements AutoCloseable {
   }
 
   private void forceCloseNow() {
-    lock.lock();
+    enter();
     try {
       forceClose();
     } finally {
@@ -1129,11 +1187,11 @@ public final class ConnectionPool implements AutoCloseable {
 
   /** True once {@link #close} was called. */
   public boolean isClosed() {
-    lock.lock();
+    enter();
     try {
       return closed;
     } finally {
-      lock.unlock();
+      unlockAndRun();
     }
   }
 
@@ -1142,7 +1200,7 @@ public final class ConnectionPool implements AutoCloseable {
 
   /** A snapshot of the pool, per origin and in total, taken at one instant. */
   public PoolStats stats() {
-    lock.lock();
+    enter();
     try {
       PoolStats.Builder total = PoolStats.builder(null, maxConnections);
       int connecting = 0;
@@ -1192,7 +1250,7 @@ public final class ConnectionPool implements AutoCloseable {
       }
       return total.build();
     } finally {
-      lock.unlock();
+      unlockAndRun();
     }
   }
 
@@ -1340,29 +1398,67 @@ public final class ConnectionPool implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Plumbing
 
+  /** Takes the lock and finishes the ends handed over meanwhile. */
+  private void enter() {
+    lock.lock();
+    drainEnds();
+  }
+
+  /**
+   * {@link #enter()} on the hot path (try-acquire): spins a moment before parking. The lock is held
+   * for tens of nanoseconds, far less than a park and unpark, and while any thread is parked in the
+   * lock's queue every unlock pays a wake-up system call; a short spin keeps most threads out of
+   * it. Bounded, and it waits for nothing but this lock.
+   */
+  private void enterHot() {
+    if (!lock.tryLock()) {
+      for (int i = 0; ; i++) {
+        if (i == HOT_SPINS) {
+          lock.lock();
+          break;
+        }
+        Thread.onSpinWait();
+        if (!lock.isLocked() && lock.tryLock()) {
+          break;
+        }
+      }
+    }
+    drainEnds();
+  }
+
   /** Queues an action to run once the lock is released. Guarded by lock. */
   private void defer(Runnable action) {
     actions.add(action);
   }
 
   /**
-   * Releases the lock, then runs the actions queued under it, on this thread. When the lock is held
-   * more than once (never on purpose), the outermost release runs them.
+   * Finishes handed-over ends, releases the lock, then runs the actions queued under it, on this
+   * thread; if an end was handed over after the last check, takes the lock again to finish it. When
+   * the lock is held more than once (never on purpose), the outermost release acts.
    */
   private void unlockAndRun() {
-    ArrayList<Runnable> todo = null;
-    if (!actions.isEmpty() && lock.getHoldCount() == 1) {
-      todo = actions;
-      actions = new ArrayList<>();
-    }
-    lock.unlock();
-    if (todo != null) {
-      for (Runnable r : todo) {
-        try {
-          r.run();
-        } catch (RuntimeException e) {
-          LOG.warn("pool action failed (ignored)", e);
+    while (true) {
+      ArrayList<Runnable> todo = null;
+      boolean outermost = lock.getHoldCount() == 1;
+      if (outermost) {
+        drainEnds();
+        if (!actions.isEmpty()) {
+          todo = actions;
+          actions = new ArrayList<>();
         }
+      }
+      lock.unlock();
+      if (todo != null) {
+        for (Runnable r : todo) {
+          try {
+            r.run();
+          } catch (RuntimeException e) {
+            LOG.warn("pool action failed (ignored)", e);
+          }
+        }
+      }
+      if (!outermost || pendingEnds.get() == null || !lock.tryLock()) {
+        return;
       }
     }
   }
@@ -1400,7 +1496,7 @@ public final class ConnectionPool implements AutoCloseable {
    *     state (health, stream limits) does not change behind the pool's back while checking
    */
   void checkInvariants(boolean liveness) {
-    lock.lock();
+    enter();
     try {
       Set<PooledConnection> seen = Collections.newSetFromMap(new IdentityHashMap<>());
       int total = 0;
@@ -1481,7 +1577,7 @@ public final class ConnectionPool implements AutoCloseable {
           "pool has " + waiting + " waiters, bound is " + (maxPending + maxConnections));
       require(total <= peakOpen || subs.length == 0, "open above its peak");
     } finally {
-      lock.unlock();
+      unlockAndRun();
     }
   }
 
@@ -1489,7 +1585,7 @@ public final class ConnectionPool implements AutoCloseable {
   private static boolean usableNow(SubPool s) {
     for (PooledConnection c = s.idle.head; c != null; c = c.next) {
       Connection conn = connectionOf(c);
-      if (conn.isHealthy() && (!c.multiplexed || conn.maxConcurrentExchanges() > 0)) {
+      if (conn.isHealthy() && conn.maxConcurrentExchanges() > 0) {
         return true;
       }
     }
@@ -1523,8 +1619,10 @@ public final class ConnectionPool implements AutoCloseable {
     for (int i = 0; i < c.leaseCount; i++) {
       PooledLease l = c.leases[i];
       require(l.index == i && l.owner == c, "lease index broken on " + c);
-      require(l.leased == (i >= c.freeCount), "lease " + i + " of " + c + " on the wrong side");
-      if (l.leased) {
+      boolean out = l.state != PooledLease.FREE;
+      require(out == (i >= c.freeCount), "lease " + i + " of " + c + " on the wrong side");
+      // ENDING is legitimate here: its end won the race but has not reached the lock yet.
+      if (out) {
         leased++;
       }
     }
@@ -1539,7 +1637,7 @@ public final class ConnectionPool implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "ConnectionPool" + limits;
+    return "ConnectionPool{" + limits + "}";
   }
 
   // ---------------------------------------------------------------------------------------------

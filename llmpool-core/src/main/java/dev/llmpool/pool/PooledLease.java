@@ -1,5 +1,7 @@
 package dev.llmpool.pool;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
 import org.jspecify.annotations.Nullable;
 
@@ -14,9 +16,33 @@ final class PooledLease implements Lease {
   final PooledConnection owner;
   private final Connection connection;
 
+  static final int FREE = 0;
+  static final int LEASED = 1;
+  static final int ENDING = 2;
+  static final int ENDING_DISCARD = 3;
+
+  static final VarHandle STATE;
+
+  static {
+    try {
+      STATE = MethodHandles.lookup().findVarHandle(PooledLease.class, "state", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /**
+   * FREE, then LEASED (set under the lock when handed out), then ENDING or ENDING_DISCARD (set by
+   * the one end that wins the compare-and-set, without the lock), then FREE again (under the lock
+   * once the end is finished).
+   */
+  volatile int state;
+
+  /** Link in the pool's stack of ends handed over to the lock holder. */
+  @Nullable PooledLease nextEnd;
+
   // Guarded by pool.lock.
   int index;
-  boolean leased;
   int generation;
   boolean reused;
   long waitedNanos;

@@ -18,7 +18,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.Set;
@@ -82,10 +81,10 @@ class ConnectionPoolModelTest {
     final ConnectionPool pool;
     final PoolModel model;
     final List<Call> calls = new ArrayList<>();
-    final Map<Call, CompletableFuture<Lease>> futures = new IdentityHashMap<>();
-    final Map<Call, Lease> tried = new IdentityHashMap<>();
+    final IdentityHashMap<Call, CompletableFuture<Lease>> futures = new IdentityHashMap<>();
+    final IdentityHashMap<Call, Lease> tried = new IdentityHashMap<>();
     final Set<Call> settled = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    final Map<Call, Throwable> connectErrors = new IdentityHashMap<>();
+    final IdentityHashMap<Call, Throwable> connectErrors = new IdentityHashMap<>();
     final List<Held> held = new ArrayList<>();
     final ArrayDeque<String> history = new ArrayDeque<>();
     int step;
@@ -262,30 +261,34 @@ class ConnectionPoolModelTest {
         }
         MConn m = open.get(rnd.nextInt(open.size()));
         FakeConnection f = Objects.requireNonNull(m.fake);
-        switch (rnd.nextInt(4)) {
-          case 0:
+        return switch (rnd.nextInt(4)) {
+          case 0 -> {
             f.serverClose();
             model.serverClosed(m);
-            return "server closes " + m;
-          case 1:
+            yield "server closes " + m;
+          }
+          case 1 -> {
             f.goAway();
             model.goAway(m);
-            return "goaway " + m;
-          case 2:
+            yield "goaway " + m;
+          }
+          case 2 -> {
             if (!m.mux) {
-              return "no settings on h1";
+              yield "no settings on h1";
             }
             int streams = rnd.nextInt(4);
             f.settings(streams);
             model.capacityChanged();
-            return "settings " + streams + " on " + m;
-          default:
+            yield "settings " + streams + " on " + m;
+          }
+          default -> {
             if (!model.waiters(m.origin).isEmpty()) {
-              return "no silent death while calls wait"; // see PoolModel: when it is found
+              yield "no silent death while calls wait"; // see PoolModel: when it is found
             }
             f.dieSilently();
-            return "dies silently " + m;
-        }
+            yield "dies silently " + m;
+          }
+        };
       } else if (dice < 995) {
         Origin o = origin();
         int n = 1 + rnd.nextInt(3);
@@ -303,7 +306,7 @@ class ConnectionPoolModelTest {
     /** Engine and model must agree on everything observable. */
     private void compare() {
       pool.checkInvariants(true);
-      Map<FakeConnection, Integer> index = new IdentityHashMap<>();
+      IdentityHashMap<FakeConnection, Integer> index = new IdentityHashMap<>();
       List<FakeConnectionFactory.Attempt> attempts = factory.attempts();
       check(attempts.size() == model.conns.size(), "attempts", attempts.size(), model.conns.size());
       for (int i = 0; i < attempts.size(); i++) {

@@ -204,9 +204,9 @@ class ConnectionPoolTest {
     @Test
     void perHostLimitBindsEachOriginSeparately() {
       pool(Limits.builder().maxConnections(10).maxConnectionsPerHost(1));
-      acquire(A);
+      var unused = acquire(A);
       CompletableFuture<Lease> a2 = acquire(A);
-      acquire(B);
+      var unused2 = acquire(B);
       assertThat(factory.attempts()).extracting(a -> a.origin).containsExactly(A, B);
       assertThat(a2).isNotDone();
     }
@@ -555,12 +555,13 @@ class ConnectionPoolTest {
               .scheduler(scheduler)
               .observer(observer)
               .build();
-      acquire(A);
-      pool.close(Duration.ZERO);
+      var unused = acquire(A);
+      var closing = pool.close(Duration.ZERO);
       FakeConnection c = stubborn.attempt(0).succeedHttp1();
       assertThat(c.isClosed()).isTrue();
       assertThat(pool.stats().closed(CloseReason.POOL_CLOSED)).isEqualTo(1);
       assertThat(pool.stats().total()).isZero();
+      assertThat(closing).isCompleted();
     }
   }
 

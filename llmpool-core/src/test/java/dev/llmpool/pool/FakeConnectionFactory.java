@@ -22,7 +22,7 @@ class FakeConnectionFactory implements ConnectionFactory {
   volatile int autoStreams = 100;
 
   /** A connect the pool started. */
-  final class Attempt {
+  static final class Attempt {
     final Origin origin;
     final ConnectionListener listener;
     final @Nullable Object cause;

@@ -247,7 +247,7 @@ final class PoolModel {
     for (MConn c : idle) {
       if (!c.healthy()) {
         close(c, CloseReason.SERVER_CLOSED, true);
-      } else if (!c.mux || c.cap() > 0) {
+      } else if (c.cap() > 0) {
         return c;
       }
     }
