@@ -55,6 +55,9 @@ final class ConnectAttempt {
   private final EventListener events;
   private final EventListener.CallInfo call;
 
+  /** False when nobody listens: then no event object is even built. */
+  private final boolean listening;
+
   private List<InetAddress> addresses = List.of();
   private int next;
   private @Nullable LlmPoolException lastFailure;
@@ -81,6 +84,7 @@ final class ConnectAttempt {
       this.events = settings.listener;
       this.call = new PrewarmCall(origin);
     }
+    this.listening = events != EventListener.NONE;
   }
 
   void start() {
@@ -96,7 +100,9 @@ final class ConnectAttempt {
       connectNext();
       return;
     }
-    emit(() -> events.dnsStart(call, host));
+    if (listening) {
+      emit(() -> events.dnsStart(call, host));
+    }
     CompletableFuture<DnsCache.Lookup> lookup = transport.dns.lookup(host);
     ScheduledFuture<?> timer =
         loop.schedule(
@@ -127,7 +133,9 @@ final class ConnectAttempt {
       return;
     }
     addresses = found.addresses();
-    emit(() -> events.dnsEnd(call, host, found.addresses(), found.cached()));
+    if (listening) {
+      emit(() -> events.dnsEnd(call, host, found.addresses(), found.cached()));
+    }
     connectNext();
   }
 
@@ -144,7 +152,9 @@ final class ConnectAttempt {
       return;
     }
     InetSocketAddress address = new InetSocketAddress(addresses.get(next++), origin.port());
-    emit(() -> events.connectStart(call, address));
+    if (listening) {
+      emit(() -> events.connectStart(call, address));
+    }
     SslHandler[] ssl = new SslHandler[1];
     ChannelFuture cf =
         transport
@@ -198,7 +208,9 @@ final class ConnectAttempt {
                 origin, "could not connect to " + address + ": " + describe(cause), false, cause);
       }
       lastFailure = e;
-      emit(() -> events.connectFailed(call, address, e));
+      if (listening) {
+        emit(() -> events.connectFailed(call, address, e));
+      }
       NettyConnection.closeChannel(ch);
       connectNext();
       return;
@@ -207,13 +219,17 @@ final class ConnectAttempt {
       NettyConnection.closeChannel(ch);
       return;
     }
-    emit(() -> events.connectEnd(call, address));
+    if (listening) {
+      emit(() -> events.connectEnd(call, address));
+    }
     if (ssl == null) {
       boolean h2c = settings.usesH2c(origin);
       finish(ch, h2c);
       return;
     }
-    emit(() -> events.tlsStart(call));
+    if (listening) {
+      emit(() -> events.tlsStart(call));
+    }
     ssl.handshakeFuture().addListener(hf -> afterTls(ch, address, ssl, hf));
   }
 
@@ -237,7 +253,9 @@ final class ConnectAttempt {
                 false,
                 cause);
       }
-      emit(() -> events.connectFailed(call, address, e));
+      if (listening) {
+        emit(() -> events.connectFailed(call, address, e));
+      }
       NettyConnection.closeChannel(ch);
       if (cause instanceof SslHandshakeTimeoutException) {
         // A silent address: another one may answer.
@@ -256,7 +274,9 @@ final class ConnectAttempt {
     SSLSession session = ssl.engine().getSession();
     String protocol = session.getProtocol();
     String cipher = session.getCipherSuite();
-    emit(() -> events.tlsEnd(call, protocol, cipher, alpn));
+    if (listening) {
+      emit(() -> events.tlsEnd(call, protocol, cipher, alpn));
+    }
     boolean h2 = ApplicationProtocolNames.HTTP_2.equals(alpn) && !settings.forcesHttp1(origin);
     finish(ch, h2);
   }
@@ -342,10 +362,8 @@ final class ConnectAttempt {
     result.completeExceptionally(e);
   }
 
+  /** Emits an event; callers skip building it when nobody listens (see {@link #listening}). */
   private void emit(Runnable event) {
-    if (events == EventListener.NONE) {
-      return;
-    }
     try {
       event.run();
     } catch (RuntimeException e) {
