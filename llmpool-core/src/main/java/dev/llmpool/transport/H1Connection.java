@@ -102,6 +102,11 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
   }
 
   @Override
+  @Nullable Throwable closeCause() {
+    return lastError;
+  }
+
+  @Override
   public String protocol() {
     return "HTTP/1.1";
   }

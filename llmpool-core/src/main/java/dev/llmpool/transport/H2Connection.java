@@ -198,6 +198,11 @@ final class H2Connection extends NettyConnection {
   }
 
   @Override
+  @Nullable Throwable closeCause() {
+    return lastError;
+  }
+
+  @Override
   public String protocol() {
     return "HTTP/2";
   }

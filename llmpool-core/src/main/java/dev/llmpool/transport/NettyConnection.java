@@ -291,6 +291,14 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     ch.close();
   }
 
+  /**
+   * The I/O or protocol error that closed the connection, or null for a clean close; the pool
+   * counts closes by cause.
+   */
+  @Nullable Throwable closeCause() {
+    return null;
+  }
+
   /** Bookkeeping when an exchange ends, before its callback; on the event loop. */
   void exchangeEnded(Exchange ex) {}
 
@@ -300,7 +308,7 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     if (closedNotified.compareAndSet(false, true)) {
       log.debug("{} closed", this);
       try {
-        listener.closed(this);
+        listener.closed(this, closeCause());
       } catch (RuntimeException e) {
         log.warn("pool listener threw on close of {}", this, e);
       }
