@@ -14,11 +14,15 @@ module dev.llmpool.core {
   requires io.netty.codec.http2;
   requires io.netty.resolver;
   requires io.netty.resolver.dns;
+  requires io.netty.codec.dns;
+  requires io.netty.transport.classes.epoll;
+  requires io.netty.transport.unix.common;
+  requires static jdk.net;
   requires com.fasterxml.jackson.databind;
   requires static transitive org.jspecify;
 
   exports dev.llmpool;
   exports dev.llmpool.time;
-  // exports dev.llmpool.http; (when the package holds its first type)
+  exports dev.llmpool.http;
   exports dev.llmpool.llm;
 }

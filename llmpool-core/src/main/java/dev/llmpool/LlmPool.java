@@ -1,0 +1,792 @@
+package dev.llmpool;
+
+import dev.llmpool.http.HttpHeaders;
+import dev.llmpool.http.HttpRequest;
+import dev.llmpool.http.HttpResponse;
+import dev.llmpool.http.StreamingResponse;
+import dev.llmpool.http.internal.HttpEngine;
+import dev.llmpool.http.internal.LeaseSource;
+import dev.llmpool.pool.ConnectionPool;
+import dev.llmpool.pool.Lease;
+import dev.llmpool.time.Scheduler;
+import dev.llmpool.time.Ticker;
+import dev.llmpool.transport.NettyTransport;
+import dev.llmpool.transport.TransportSettings;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pool of warm, bounded HTTP connections to an LLM API, and the HTTP client that uses them. Every
+ * call after the first rides an open connection (HTTP/1.1 keep-alive, or one multiplexed HTTP/2
+ * connection); the number of connections and of waiting calls is bounded; every call ends within
+ * {@code timeouts.total}; a request is never sent twice unless the server provably did not process
+ * it.
+ *
+ * <pre>{@code
+ * try (LlmPool pool = LlmPool.builder()
+ *         .baseUrl("https://api.openai.com/v1")
+ *         .bearerToken(System.getenv("OPENAI_API_KEY"))
+ *         .build()) {
+ *   HttpResponse r = pool.send(HttpRequest.post("/chat/completions").json(body).build());
+ * }
+ * }</pre>
+ *
+ * <p><b>One pool per application.</b> A pool is expensive to make (threads, TLS contexts) and its
+ * whole value is the connections it keeps: make one at start-up, share it between threads, close it
+ * at shut-down. Making one per request opens a connection per request, which is what llmpool exists
+ * to avoid; a warning is logged when more than {@value #MANY_POOLS} pools to the same origin are
+ * open at once.
+ *
+ * <p>Thread-safe. Blocking methods are safe on virtual threads (they park, never pin). Async
+ * methods return futures that complete on llmpool's I/O threads: chain slow work with the {@code
+ * *Async} methods of {@link CompletableFuture}, and never block in a dependent stage. Cancelling a
+ * returned future cancels the call.
+ */
+public final class LlmPool implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LlmPool.class);
+
+  /** Pools to one origin beyond which a warning is logged (once per origin). */
+  static final int MANY_POOLS = 4;
+
+  private static final ConcurrentHashMap<Origin, AtomicInteger> LIVE = new ConcurrentHashMap<>();
+  private static final Set<Origin> WARNED = ConcurrentHashMap.newKeySet();
+
+  /** The library's version, as in {@code User-Agent: llmpool/<version>}. */
+  public static final String VERSION = readVersion();
+
+  private final Builder config;
+  private final @Nullable Origin baseOrigin;
+  private final NettyTransport transport;
+  private final ConnectionPool pool;
+  private final HttpEngine engine;
+  private final PoolLlmHttp llmHttp;
+  private final Duration closeGrace;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+
+  private LlmPool(Builder b) {
+    this.config = b.copy();
+    this.closeGrace = b.closeGrace;
+    URI base = b.baseUrl;
+    this.baseOrigin = base == null ? null : Origin.of(base);
+    Ticker ticker = b.ticker();
+    Scheduler scheduler = b.scheduler != null ? b.scheduler : Scheduler.system();
+
+    TransportSettings.Builder ts =
+        TransportSettings.builder()
+            .timeouts(b.timeouts)
+            .http2(b.http2)
+            .trustPem(b.trustPem)
+            .trustManager(b.trustManager)
+            .sslContext(b.sslContext)
+            .dnsCacheTtl(b.dnsCacheTtl)
+            .ticker(ticker)
+            .listener(b.listener)
+            .pingAfterIdle(b.pingAfterIdle)
+            .maxResponseHeaderBytes(b.maxResponseHeaderBytes);
+    if (b.ioThreads > 0) {
+      ts.ioThreads(b.ioThreads);
+    }
+    for (String h : b.h2c) {
+      ts.h2cPriorKnowledge(h);
+    }
+    for (String h : b.http1) {
+      ts.http1Only(h);
+    }
+    for (Map.Entry<String, String> e : b.defaultHeaders().entrySet()) {
+      ts.defaultHeader(e.getKey(), e.getValue());
+    }
+    this.transport = new NettyTransport(ts.build());
+    ConnectionPool p;
+    try {
+      p = ConnectionPool.builder(transport).limits(b.limits).scheduler(scheduler).build();
+    } catch (RuntimeException e) {
+      transport.close();
+      throw e;
+    }
+    this.pool = p;
+    this.engine =
+        new HttpEngine(
+            new PoolLeases(pool), base, b.timeouts, b.maxResponseBodySize, b.listener, ticker);
+    this.llmHttp = new PoolLlmHttp(engine, ticker);
+    register();
+    log.debug(
+        "llmpool {} to {}: {} I/O, TLS {}",
+        VERSION,
+        baseOrigin == null ? "(no base URL)" : baseOrigin,
+        transport.ioTransportName(),
+        transport.tlsProviderName());
+    if (b.prewarm > 0 && baseOrigin != null) {
+      Origin o = baseOrigin;
+      var unused =
+          pool.prewarm(o, b.prewarm)
+              .whenComplete(
+                  (v, e) -> {
+                    if (e != null) {
+                      log.warn(
+                          "pre-warming {} connection(s) to {} failed: {}",
+                          b.prewarm,
+                          o,
+                          e.getMessage());
+                    }
+                  });
+    }
+  }
+
+  /** A builder with the defaults. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding this pool's configuration, to make another pool like it. */
+  public Builder toBuilder() {
+    return config.copy();
+  }
+
+  // ---- Calls ----
+
+  /**
+   * Sends {@code request} and waits for the whole response (any status: the caller decides what a
+   * 4xx or 5xx means).
+   *
+   * @throws LlmPoolException naming the phase and origin when the call fails; see {@link
+   *     LlmPoolException#requestMayHaveBeenProcessed()} before retrying it yourself
+   * @throws IllegalStateException when called on one of llmpool's I/O threads (it would wait for
+   *     itself; use {@link #sendAsync})
+   */
+  public HttpResponse send(HttpRequest request) {
+    return engine.send(request);
+  }
+
+  /**
+   * Sends {@code request}; the future completes with the whole response or an {@link
+   * LlmPoolException}.
+   */
+  public CompletableFuture<HttpResponse> sendAsync(HttpRequest request) {
+    return engine.sendAsync(request);
+  }
+
+  /**
+   * Sends {@code request} and waits for the status and headers; the body is then read from the
+   * returned response as it arrives. Close the response (try-with-resources).
+   */
+  public StreamingResponse stream(HttpRequest request) {
+    return engine.stream(request);
+  }
+
+  /** Sends {@code request}; the future completes once the status and headers arrived. */
+  public CompletableFuture<StreamingResponse> streamAsync(HttpRequest request) {
+    return engine.streamAsync(request);
+  }
+
+  // ---- The pool ----
+
+  /**
+   * The LLM layer's HTTP seam over this pool (for {@code openAiChat} and {@code
+   * anthropicMessages}).
+   */
+  dev.llmpool.llm.internal.LlmHttp llmHttp() {
+    return llmHttp;
+  }
+
+  /** A snapshot of the pool: connections per state, waiting calls, counters, per origin. */
+  public PoolStats stats() {
+    return pool.stats();
+  }
+
+  /**
+   * Opens connections to the base URL's origin until it has {@code connections}, within the limits.
+   * The future completes when they are open.
+   */
+  public CompletableFuture<Void> prewarm(int connections) {
+    Origin o = baseOrigin;
+    if (o == null) {
+      throw new IllegalStateException("no baseUrl to pre-warm");
+    }
+    return pool.prewarm(o, connections);
+  }
+
+  /** Opens connections to the origin of {@code url} until it has {@code connections}. */
+  public CompletableFuture<Void> prewarm(String url, int connections) {
+    return pool.prewarm(Origin.of(url), connections);
+  }
+
+  /** The base URL relative request targets resolve against, or null. */
+  public @Nullable URI baseUrl() {
+    return config.baseUrl;
+  }
+
+  /** The limits in force. */
+  public Limits limits() {
+    return config.limits;
+  }
+
+  /** The timeouts in force. */
+  public Timeouts timeouts() {
+    return config.timeouts;
+  }
+
+  /** The I/O transport in use: {@code "epoll"} or {@code "nio"}. */
+  public String ioTransport() {
+    return transport.ioTransportName();
+  }
+
+  /** The TLS implementation in use: {@code "OpenSSL (BoringSSL)"} or {@code "JDK"}. */
+  public String tlsProvider() {
+    return transport.tlsProviderName();
+  }
+
+  /** True once {@link #close()} was called. */
+  public boolean isClosed() {
+    return closed.get();
+  }
+
+  /**
+   * Closes the pool gracefully: new calls fail at once with {@link PoolClosedException}; calls in
+   * flight get up to {@code closeGracePeriod} (default 30 s) to finish; then every connection is
+   * closed and the I/O threads stop. Blocks until that is done (at most the grace period and a few
+   * seconds), except on an llmpool I/O thread, where it returns at once and finishes in the
+   * background. Idempotent.
+   */
+  @Override
+  public void close() {
+    CompletableFuture<Void> done = closeAsync();
+    if (NettyTransport.onIoThread()) {
+      return;
+    }
+    try {
+      done.get(closeGrace.toMillis() + 10_000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("closing {} did not finish cleanly: {}", this, e.toString());
+    }
+  }
+
+  /** Starts a graceful close (see {@link #close()}); the future completes when it is done. */
+  public CompletableFuture<Void> closeAsync() {
+    if (!closed.compareAndSet(false, true)) {
+      return terminated;
+    }
+    unregister();
+    CompletableFuture<Void> drained = engine.shutdown();
+    long graceMillis = closeGrace.toMillis();
+    var unused =
+        drained
+            .completeOnTimeout(null, graceMillis, TimeUnit.MILLISECONDS)
+            .thenCompose(v -> pool.close(engine.inFlight() == 0 ? closeGrace : Duration.ZERO))
+            .completeOnTimeout(null, 5, TimeUnit.SECONDS)
+            .whenComplete(
+                (v, e) -> {
+                  transport.close();
+                  transport.whenTerminated(() -> terminated.complete(null));
+                });
+    return terminated;
+  }
+
+  @Override
+  public String toString() {
+    return "LlmPool{" + (baseOrigin == null ? "no base URL" : baseOrigin) + "}";
+  }
+
+  // ---- Many pools to one origin ----
+
+  private void register() {
+    Origin o = baseOrigin;
+    if (o == null) {
+      return;
+    }
+    int n = LIVE.computeIfAbsent(o, k -> new AtomicInteger()).incrementAndGet();
+    if (n > MANY_POOLS && WARNED.add(o)) {
+      log.warn(
+          "{} LlmPools to {} are open at once. Make one LlmPool per application and share it: each"
+              + " pool keeps its own connections, so a pool per request or per task opens a"
+              + " connection (TCP, TLS, DNS) per call, which is what llmpool exists to avoid.",
+          n,
+          o);
+    }
+  }
+
+  private void unregister() {
+    Origin o = baseOrigin;
+    if (o != null) {
+      AtomicInteger n = LIVE.get(o);
+      if (n != null) {
+        n.decrementAndGet();
+      }
+    }
+  }
+
+  /** Whether the many-pools warning was logged for {@code origin} (tests). */
+  static boolean warnedAbout(Origin origin) {
+    return WARNED.contains(origin);
+  }
+
+  /** Live pools per origin (tests). */
+  static int livePools(Origin origin) {
+    AtomicInteger n = LIVE.get(origin);
+    return n == null ? 0 : n.get();
+  }
+
+  private static String readVersion() {
+    try (InputStream in = LlmPool.class.getResourceAsStream("llmpool-version.properties")) {
+      if (in != null) {
+        Properties p = new Properties();
+        p.load(in);
+        String v = p.getProperty("version");
+        if (v != null && !v.isBlank() && !v.startsWith("$")) {
+          return v.trim();
+        }
+      }
+    } catch (IOException e) {
+      // fall through
+    }
+    return "dev";
+  }
+
+  /** The pool seen as the engine's lease source. */
+  private static final class PoolLeases implements LeaseSource {
+    private final ConnectionPool pool;
+
+    PoolLeases(ConnectionPool pool) {
+      this.pool = pool;
+    }
+
+    @Override
+    public @Nullable Lease tryAcquire(Origin origin) {
+      return pool.tryAcquire(origin);
+    }
+
+    @Override
+    public CompletableFuture<Lease> acquire(
+        Origin origin, long timeoutNanos, @Nullable Object cause) {
+      return pool.acquire(origin, timeoutNanos, cause);
+    }
+  }
+
+  /**
+   * Configures an {@link LlmPool}; {@link #build()} checks the values. Every option has a default
+   * fit for LLM APIs. Not thread-safe.
+   */
+  public static final class Builder {
+    private @Nullable URI baseUrl;
+    private @Nullable String bearerToken;
+    private @Nullable String apiKeyHeader;
+    private @Nullable String apiKey;
+    private final LinkedHashMap<String, String> headers = new LinkedHashMap<>();
+    private @Nullable String userAgent;
+    private Limits limits = Limits.DEFAULTS;
+    private Timeouts timeouts = Timeouts.DEFAULTS;
+    private boolean http2 = true;
+    private final List<String> h2c = new ArrayList<>();
+    private final List<String> http1 = new ArrayList<>();
+    private @Nullable Duration dnsCacheTtl;
+    private int prewarm;
+    private @Nullable Path trustPem;
+    private @Nullable X509TrustManager trustManager;
+    private @Nullable SSLContext sslContext;
+    private long maxResponseBodySize = 64L * 1024 * 1024;
+    private int maxResponseHeaderBytes = 64 * 1024;
+    private EventListener listener = EventListener.NONE;
+    private @Nullable Ticker ticker;
+    private @Nullable Scheduler scheduler;
+    private int ioThreads;
+    private Duration closeGrace = Duration.ofSeconds(30);
+    private Duration pingAfterIdle = TransportSettings.DEFAULT_PING_AFTER_IDLE;
+
+    private Builder() {}
+
+    Builder copy() {
+      Builder b = new Builder();
+      b.baseUrl = baseUrl;
+      b.bearerToken = bearerToken;
+      b.apiKeyHeader = apiKeyHeader;
+      b.apiKey = apiKey;
+      b.headers.putAll(headers);
+      b.userAgent = userAgent;
+      b.limits = limits;
+      b.timeouts = timeouts;
+      b.http2 = http2;
+      b.h2c.addAll(h2c);
+      b.http1.addAll(http1);
+      b.dnsCacheTtl = dnsCacheTtl;
+      b.prewarm = prewarm;
+      b.trustPem = trustPem;
+      b.trustManager = trustManager;
+      b.sslContext = sslContext;
+      b.maxResponseBodySize = maxResponseBodySize;
+      b.maxResponseHeaderBytes = maxResponseHeaderBytes;
+      b.listener = listener;
+      b.ticker = ticker;
+      b.scheduler = scheduler;
+      b.ioThreads = ioThreads;
+      b.closeGrace = closeGrace;
+      b.pingAfterIdle = pingAfterIdle;
+      return b;
+    }
+
+    /**
+     * The base URL that request paths resolve under, e.g. {@code https://api.openai.com/v1}: a path
+     * {@code /chat/completions} is sent to {@code https://api.openai.com/v1/chat/completions}.
+     * Optional: without one, every request needs an absolute URL.
+     *
+     * @throws IllegalArgumentException when it is not an absolute http(s) URL with a host, or has
+     *     user-info, a query or a fragment
+     */
+    public Builder baseUrl(String url) {
+      Objects.requireNonNull(url, "baseUrl");
+      URI uri;
+      try {
+        uri = new URI(url.trim());
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("malformed baseUrl at index " + e.getIndex(), e);
+      }
+      return baseUrl(uri);
+    }
+
+    /** See {@link #baseUrl(String)}. */
+    public Builder baseUrl(URI url) {
+      Objects.requireNonNull(url, "baseUrl");
+      String scheme = url.getScheme();
+      if (scheme == null
+          || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
+          || url.getHost() == null) {
+        throw new IllegalArgumentException(
+            "baseUrl must be an absolute http(s) URL with a host, like https://api.openai.com/v1");
+      }
+      if (url.getRawUserInfo() != null) {
+        throw new IllegalArgumentException(
+            "baseUrl must not carry credentials (user-info); use bearerToken or apiKey");
+      }
+      if (url.getRawQuery() != null || url.getRawFragment() != null) {
+        throw new IllegalArgumentException("baseUrl must not have a query or a fragment");
+      }
+      this.baseUrl = url;
+      return this;
+    }
+
+    /** Sends {@code Authorization: Bearer <token>} with every request (OpenAI-style APIs). */
+    public Builder bearerToken(String token) {
+      Objects.requireNonNull(token, "bearerToken");
+      if (token.isBlank()) {
+        throw new IllegalArgumentException("bearerToken is empty");
+      }
+      this.bearerToken = token.trim();
+      return this;
+    }
+
+    /**
+     * Sends an API key in a header of its own with every request, e.g. {@code apiKey("x-api-key",
+     * key)} for Anthropic. The value never appears in logs, messages or {@code toString()}.
+     */
+    public Builder apiKey(String headerName, String key) {
+      Objects.requireNonNull(headerName, "headerName");
+      Objects.requireNonNull(key, "key");
+      if (key.isBlank()) {
+        throw new IllegalArgumentException("API key is empty");
+      }
+      HttpHeaders.of(headerName, key); // validates name and value
+      this.apiKeyHeader = headerName;
+      this.apiKey = key.trim();
+      return this;
+    }
+
+    /** A header sent with every request (a request header of the same name replaces it). */
+    public Builder defaultHeader(String name, String value) {
+      HttpHeaders.of(name, value); // validates
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (Set.of(
+              "host",
+              "content-length",
+              "transfer-encoding",
+              "connection",
+              "keep-alive",
+              "te",
+              "upgrade",
+              "proxy-connection")
+          .contains(lower)) {
+        throw new IllegalArgumentException("header '" + name + "' is managed by llmpool");
+      }
+      headers.remove(findKey(name));
+      headers.put(name, value);
+      return this;
+    }
+
+    /** Headers sent with every request. */
+    public Builder defaultHeaders(Map<String, String> h) {
+      h.forEach(this::defaultHeader);
+      return this;
+    }
+
+    private String findKey(String name) {
+      for (String k : headers.keySet()) {
+        if (k.equalsIgnoreCase(name)) {
+          return k;
+        }
+      }
+      return name;
+    }
+
+    /** Replaces the default {@code User-Agent: llmpool/<version>}. */
+    public Builder userAgent(String ua) {
+      HttpHeaders.of("user-agent", ua);
+      this.userAgent = ua;
+      return this;
+    }
+
+    /** Connection limits; default {@link Limits#DEFAULTS}. */
+    public Builder limits(Limits l) {
+      this.limits = Objects.requireNonNull(l, "limits");
+      return this;
+    }
+
+    /** Timeouts per phase; default {@link Timeouts#DEFAULTS}. */
+    public Builder timeouts(Timeouts t) {
+      this.timeouts = Objects.requireNonNull(t, "timeouts");
+      return this;
+    }
+
+    /**
+     * HTTP/2 on or off. On (the default): TLS connections offer {@code h2} and {@code http/1.1} in
+     * ALPN and use what the server picks; plain-text connections use HTTP/2 only for hosts marked
+     * with {@link #h2cPriorKnowledge}. Off: HTTP/1.1 everywhere.
+     */
+    public Builder http2(boolean on) {
+      this.http2 = on;
+      return this;
+    }
+
+    /**
+     * Speaks HTTP/2 without negotiation (h2c, "prior knowledge") to a plain-text {@code http://}
+     * host: {@code "localhost:8000"}, {@code "localhost"} (any port) or {@code
+     * "http://localhost:8000"}. For local inference servers that speak h2c.
+     */
+    public Builder h2cPriorKnowledge(String host) {
+      TransportSettings.hostSelector(host);
+      h2c.add(host);
+      return this;
+    }
+
+    /**
+     * Speaks only HTTP/1.1 to a host ({@code "host"}, {@code "host:port"} or an origin URL), for
+     * servers whose HTTP/2 is broken.
+     */
+    public Builder forceHttp1(String host) {
+      TransportSettings.hostSelector(host);
+      http1.add(host);
+      return this;
+    }
+
+    /**
+     * How long a DNS answer is reused [aiohttp {@code ttl_dns_cache}]. Default: each record's TTL,
+     * capped at 5 minutes. Zero: ask DNS for every new connection.
+     */
+    public Builder dnsCacheTtl(Duration ttl) {
+      Objects.requireNonNull(ttl, "dnsCacheTtl");
+      if (ttl.isNegative()) {
+        throw new IllegalArgumentException("dnsCacheTtl must not be negative, got " + ttl);
+      }
+      this.dnsCacheTtl = ttl;
+      return this;
+    }
+
+    /** Opens {@code n} connections to the base URL's origin when the pool is built. Default 0. */
+    public Builder prewarm(int n) {
+      if (n < 0) {
+        throw new IllegalArgumentException("prewarm must not be negative, got " + n);
+      }
+      this.prewarm = n;
+      return this;
+    }
+
+    /**
+     * Trusts the certificates in a PEM file (a private CA, a self-signed server) instead of the
+     * JDK's default trust store. Host names are still verified.
+     */
+    public Builder trustedCertificates(Path pemFile) {
+      this.trustPem = Objects.requireNonNull(pemFile, "pemFile");
+      return this;
+    }
+
+    /** Checks server certificates with this trust manager. Host names are still verified. */
+    public Builder trustManager(X509TrustManager tm) {
+      this.trustManager = Objects.requireNonNull(tm, "trustManager");
+      return this;
+    }
+
+    /**
+     * Uses this {@link SSLContext} (its key and trust managers) for TLS, with the JDK's TLS. Host
+     * names are still verified.
+     */
+    public Builder sslContext(SSLContext ctx) {
+      this.sslContext = Objects.requireNonNull(ctx, "sslContext");
+      return this;
+    }
+
+    /**
+     * The largest response body {@link LlmPool#send} reads into memory; a larger one fails with
+     * {@link ResponseTooLargeException}. Default 64 MiB. Streamed bodies are not limited.
+     */
+    public Builder maxResponseBodySize(long bytes) {
+      if (bytes < 1 || bytes > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(
+            "maxResponseBodySize must be 1.." + (Integer.MAX_VALUE - 8) + ", got " + bytes);
+      }
+      this.maxResponseBodySize = bytes;
+      return this;
+    }
+
+    /** The largest response head (status line and headers). Default 64 KiB. */
+    public Builder maxResponseHeaderSize(int bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException(
+            "maxResponseHeaderSize must be at least 1024, got " + bytes);
+      }
+      this.maxResponseHeaderBytes = bytes;
+      return this;
+    }
+
+    /** Hears every call's steps (see {@link EventListener}). Default none. */
+    public Builder eventListener(EventListener l) {
+      this.listener = Objects.requireNonNull(l, "listener");
+      return this;
+    }
+
+    /** The time source (tests); default the system's, or the scheduler's when one is given. */
+    public Builder ticker(Ticker t) {
+      this.ticker = Objects.requireNonNull(t, "ticker");
+      return this;
+    }
+
+    /**
+     * The scheduler of pool deadlines and maintenance (tests); default {@link Scheduler#system()}.
+     */
+    public Builder scheduler(Scheduler s) {
+      this.scheduler = Objects.requireNonNull(s, "scheduler");
+      return this;
+    }
+
+    /** I/O threads; default min(4, available processors). */
+    public Builder ioThreads(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("ioThreads must be at least 1, got " + n);
+      }
+      this.ioThreads = n;
+      return this;
+    }
+
+    /** How long {@link LlmPool#close()} lets calls in flight finish. Default 30 s. */
+    public Builder closeGracePeriod(Duration grace) {
+      Objects.requireNonNull(grace, "closeGracePeriod");
+      if (grace.isNegative()) {
+        throw new IllegalArgumentException("closeGracePeriod must not be negative, got " + grace);
+      }
+      this.closeGrace = grace;
+      return this;
+    }
+
+    /**
+     * An HTTP/2 connection idle for this long is checked with a PING before its next use (a dead
+     * one is replaced without the call noticing). Default 30 s; zero turns the check off.
+     */
+    public Builder http2PingAfterIdle(Duration idle) {
+      Objects.requireNonNull(idle, "http2PingAfterIdle");
+      if (idle.isNegative()) {
+        throw new IllegalArgumentException("http2PingAfterIdle must not be negative, got " + idle);
+      }
+      this.pingAfterIdle = idle;
+      return this;
+    }
+
+    Ticker ticker() {
+      if (ticker != null) {
+        return ticker;
+      }
+      return scheduler != null ? scheduler.ticker() : Ticker.system();
+    }
+
+    /** The headers sent with every request, in order: User-Agent, credentials, the user's. */
+    Map<String, String> defaultHeaders() {
+      LinkedHashMap<String, String> all = new LinkedHashMap<>();
+      boolean uaSet = headers.keySet().stream().anyMatch(k -> k.equalsIgnoreCase("user-agent"));
+      if (!uaSet) {
+        all.put("User-Agent", userAgent != null ? userAgent : "llmpool/" + VERSION);
+      }
+      if (bearerToken != null) {
+        all.put("Authorization", "Bearer " + bearerToken);
+      }
+      if (apiKeyHeader != null && apiKey != null) {
+        all.put(apiKeyHeader, apiKey);
+      }
+      all.putAll(headers);
+      return all;
+    }
+
+    /**
+     * Checks the configuration and builds the pool (its threads start lazily; no connection opens
+     * unless {@link #prewarm} asks).
+     *
+     * @throws IllegalArgumentException for conflicting options (two trust sources, a ticker that is
+     *     not the scheduler's)
+     */
+    public LlmPool build() {
+      int trust =
+          (trustPem != null ? 1 : 0)
+              + (trustManager != null ? 1 : 0)
+              + (sslContext != null ? 1 : 0);
+      if (trust > 1) {
+        throw new IllegalArgumentException(
+            "give at most one of trustedCertificates, trustManager and sslContext");
+      }
+      if (trustPem != null && !Files.isReadable(trustPem)) {
+        throw new IllegalArgumentException("cannot read the PEM file " + trustPem);
+      }
+      if (ticker != null && scheduler != null && scheduler.ticker() != ticker) {
+        throw new IllegalArgumentException("ticker must be the scheduler's ticker");
+      }
+      if (prewarm > 0 && baseUrl == null) {
+        throw new IllegalArgumentException("prewarm needs a baseUrl");
+      }
+      return new LlmPool(this);
+    }
+
+    /** The options, without any credential. */
+    @Override
+    public String toString() {
+      return "LlmPool.Builder{baseUrl="
+          + (baseUrl == null ? null : Origin.of(baseUrl))
+          + ", http2="
+          + http2
+          + ", limits="
+          + limits
+          + ", timeouts="
+          + timeouts
+          + "}";
+    }
+  }
+}

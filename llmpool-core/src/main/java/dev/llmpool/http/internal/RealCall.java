@@ -1,0 +1,475 @@
+package dev.llmpool.http.internal;
+
+import dev.llmpool.ConnectionLostException;
+import dev.llmpool.EventListener;
+import dev.llmpool.LlmPoolException;
+import dev.llmpool.Origin;
+import dev.llmpool.Phase;
+import dev.llmpool.PoolTimeoutException;
+import dev.llmpool.ResponseTooLargeException;
+import dev.llmpool.TotalTimeoutException;
+import dev.llmpool.http.HttpHeaders;
+import dev.llmpool.http.HttpRequest;
+import dev.llmpool.http.HttpVersion;
+import dev.llmpool.pool.Lease;
+import dev.llmpool.transport.CallContext;
+import dev.llmpool.transport.Exchange;
+import dev.llmpool.transport.NettyConnection;
+import io.netty.buffer.ByteBuf;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One call: acquires a lease, runs the exchange on its connection, retries it when (and only when)
+ * the server provably did not process it, and delivers the response, whole or streamed. It is the
+ * transport's {@link Exchange} and the pool's acquire cause, so a call is one object however many
+ * steps it takes.
+ *
+ * <p>At-most-once: a failed attempt is re-sent only if its exception says the request was not
+ * processed ({@link LlmPoolException#requestMayHaveBeenProcessed()} false: never fully written to a
+ * connection that died before answering, refused with REFUSED_STREAM, or above a GOAWAY's last
+ * stream id), only for a lost connection or stream (never a timeout), and at most {@link
+ * HttpEngine#MAX_SAFE_RETRIES} times. Every other failure ends the call.
+ *
+ * <p>Threading: the call is started on the caller's thread; its callbacks run on the event loop of
+ * the connection of the current attempt, or on the thread that completes the pool's acquire. One
+ * attempt runs at a time, and each hand-off (acquire completion, connection start) orders the
+ * previous step's writes before the next step's reads. {@link #cancelCall()} may run on any thread.
+ */
+final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, Throwable> {
+  private static final Logger log = LoggerFactory.getLogger(RealCall.class);
+  private static final byte[] EMPTY = new byte[0];
+
+  private final HttpEngine engine;
+  private final HttpRequest request;
+  private final Origin origin;
+  private final String target;
+  private final byte @Nullable [] body;
+  private final EventListener listener;
+  private final boolean listening;
+  private final long id;
+  private final long totalDeadlineNanos;
+  private final Duration totalLimit;
+  private final boolean streaming;
+  final CallFuture<Object> future;
+
+  private int attempt = 1;
+  private volatile @Nullable CompletableFuture<Lease> acquiring;
+  private @Nullable Lease lease;
+  private @Nullable NettyConnection leasedConnection;
+  private boolean finished;
+
+  // Response state of the current attempt (event loop).
+  private int status;
+  private HttpHeaders responseHeaders = HttpHeaders.empty();
+  private boolean http2;
+  private byte[] acc = EMPTY;
+  private int accLength;
+  private @Nullable LlmPoolException pendingFailure;
+  private @Nullable StreamBody stream;
+
+  RealCall(
+      HttpEngine engine,
+      HttpRequest request,
+      Origin origin,
+      String target,
+      EventListener listener,
+      long id,
+      long startNanos,
+      Duration totalLimit,
+      boolean streaming) {
+    this.engine = engine;
+    this.request = request;
+    this.origin = origin;
+    this.target = target;
+    this.body = HttpAccess.get().body(request);
+    this.listener = listener;
+    this.listening = listener != EventListener.NONE;
+    this.id = id;
+    this.totalLimit = totalLimit;
+    this.totalDeadlineNanos = startNanos + totalLimit.toNanos();
+    this.streaming = streaming;
+    this.future = new CallFuture<>(this);
+  }
+
+  // ---- CallInfo / CallContext ----
+
+  @Override
+  public long id() {
+    return id;
+  }
+
+  @Override
+  public String method() {
+    return request.method();
+  }
+
+  @Override
+  public Origin origin() {
+    return origin;
+  }
+
+  @Override
+  public String path() {
+    int q = target.indexOf('?');
+    return q < 0 ? target : target.substring(0, q);
+  }
+
+  @Override
+  public EventListener listener() {
+    return listener;
+  }
+
+  // ---- Exchange: the request ----
+
+  @Override
+  public String target() {
+    return target;
+  }
+
+  @Override
+  public int headerCount() {
+    return request.headers().size();
+  }
+
+  @Override
+  public String headerName(int i) {
+    return request.headers().name(i);
+  }
+
+  @Override
+  public String headerValue(int i) {
+    return request.headers().value(i);
+  }
+
+  @Override
+  public byte @Nullable [] body() {
+    return body;
+  }
+
+  @Override
+  public @Nullable String contentType() {
+    return request.contentType();
+  }
+
+  @Override
+  public long totalDeadlineNanos() {
+    return totalDeadlineNanos;
+  }
+
+  // ---- Running ----
+
+  void start() {
+    if (listening) {
+      safe(() -> listener.callStart(this));
+    }
+    acquire();
+  }
+
+  private void acquire() {
+    if (isCancelled()) {
+      finishFailed(cancelled(Phase.POOL, false));
+      return;
+    }
+    Lease l = engine.leases.tryAcquire(origin);
+    if (l != null) {
+      onLease(l);
+      return;
+    }
+    long remaining = totalDeadlineNanos - engine.ticker.nanoTime();
+    if (remaining <= 0) {
+      finishFailed(totalTimeout(false));
+      return;
+    }
+    long wait = Math.min(engine.poolTimeoutNanos, remaining);
+    CompletableFuture<Lease> f;
+    try {
+      f = engine.leases.acquire(origin, wait, this);
+    } catch (RuntimeException e) {
+      finishFailed(asLlmPoolException(e, false));
+      return;
+    }
+    acquiring = f;
+    if (isCancelled()) {
+      f.cancel(false);
+    }
+    var unused = f.whenComplete(this);
+  }
+
+  /** The pool's acquire completed. */
+  @Override
+  public void accept(@Nullable Lease l, @Nullable Throwable error) {
+    acquiring = null;
+    if (l != null) {
+      onLease(l);
+      return;
+    }
+    Throwable cause = unwrap(error);
+    if (cause instanceof CancellationException || isCancelled()) {
+      finishFailed(cancelled(Phase.POOL, false));
+      return;
+    }
+    if (cause instanceof PoolTimeoutException pte
+        && totalDeadlineNanos - engine.ticker.nanoTime() <= 0) {
+      finishFailed(totalTimeout(false, pte));
+      return;
+    }
+    finishFailed(asLlmPoolException(cause, false));
+  }
+
+  private void onLease(Lease l) {
+    NettyConnection conn = (NettyConnection) l.connection();
+    lease = l;
+    leasedConnection = conn;
+    if (listening) {
+      safe(() -> listener.connectionAcquired(this, conn, l.reused(), l.waitedNanos()));
+    }
+    status = 0;
+    acc = EMPTY;
+    accLength = 0;
+    pendingFailure = null;
+    conn.start(this);
+  }
+
+  // ---- Exchange callbacks (event loop) ----
+
+  @Override
+  protected void onRequestWritten(long bodyBytes) {
+    if (listening) {
+      safe(
+          () -> {
+            listener.requestHeadersEnd(this);
+            listener.requestBodyEnd(this, bodyBytes);
+          });
+    }
+  }
+
+  @Override
+  protected void onResponseHead(int status, String[] headers, boolean http2) {
+    this.status = status;
+    this.http2 = http2;
+    this.responseHeaders = HttpAccess.get().headers(headers);
+    if (listening) {
+      safe(() -> listener.responseHeadersEnd(this, status));
+    }
+    if (streaming) {
+      StreamBody s = new StreamBody(this, engine, status, responseHeaders, version());
+      stream = s;
+      if (!future.complete(s)) {
+        // The caller gave up (cancelled) before the head arrived.
+        s.close();
+      }
+      return;
+    }
+    long expected = responseContentLength();
+    if (expected > engine.maxResponseBodySize) {
+      tooLarge(expected);
+      return;
+    }
+    if (expected > 0) {
+      acc = new byte[(int) expected];
+    }
+  }
+
+  @Override
+  protected void onResponseData(ByteBuf data) {
+    StreamBody s = stream;
+    if (s != null) {
+      s.offer(data);
+      return;
+    }
+    int n = data.readableBytes();
+    try {
+      if (pendingFailure != null) {
+        return;
+      }
+      long total = (long) accLength + n;
+      if (total > engine.maxResponseBodySize) {
+        tooLarge(total);
+        return;
+      }
+      if (total > acc.length) {
+        acc =
+            Arrays.copyOf(
+                acc,
+                (int) Math.min(Math.max(total, acc.length * 2L + 8192), Integer.MAX_VALUE - 8));
+      }
+      data.readBytes(acc, accLength, n);
+      accLength += n;
+    } finally {
+      data.release();
+    }
+    ack(n);
+  }
+
+  private void tooLarge(long size) {
+    pendingFailure =
+        new ResponseTooLargeException(
+            origin,
+            "response body of "
+                + size
+                + "+ bytes exceeds maxResponseBodySize ("
+                + engine.maxResponseBodySize
+                + " bytes); read it with stream() instead",
+            engine.maxResponseBodySize,
+            null);
+    cancel();
+  }
+
+  @Override
+  protected void onEnd(@Nullable LlmPoolException failure, boolean reusable) {
+    if (pendingFailure != null) {
+      failure = pendingFailure;
+    }
+    if (failure == null && listening) {
+      long bytes = responseBodyReceived();
+      safe(() -> listener.responseBodyEnd(this, bytes));
+    }
+    Lease l = lease;
+    NettyConnection conn = leasedConnection;
+    lease = null;
+    leasedConnection = null;
+    if (l != null) {
+      if (reusable) {
+        l.release();
+      } else {
+        l.discard();
+      }
+      if (listening && conn != null) {
+        safe(() -> listener.connectionReleased(this, conn));
+      }
+    }
+    if (failure == null) {
+      succeed();
+      return;
+    }
+    if (!isCancelled() && retryable(failure)) {
+      attempt++;
+      String reason = failure.getMessage();
+      if (listening) {
+        int a = attempt;
+        safe(
+            () ->
+                listener.retry(this, reason == null ? "not processed" : reason, Duration.ZERO, a));
+      }
+      log.debug("call {} to {}: re-sending (attempt {}): {}", id, origin, attempt, reason);
+      acquire();
+      return;
+    }
+    finishFailed(failure);
+  }
+
+  private boolean retryable(LlmPoolException failure) {
+    return !failure.requestMayHaveBeenProcessed()
+        && failure instanceof ConnectionLostException
+        && !responseHeadDelivered()
+        && attempt <= HttpEngine.MAX_SAFE_RETRIES
+        && totalDeadlineNanos - engine.ticker.nanoTime() > 0;
+  }
+
+  private void succeed() {
+    // The call's end is recorded (event, in-flight count) before the caller can see the result.
+    finish(null);
+    StreamBody s = stream;
+    if (s != null) {
+      s.complete();
+    } else {
+      future.complete(
+          HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
+    }
+  }
+
+  private void finishFailed(LlmPoolException failure) {
+    finish(failure);
+    StreamBody s = stream;
+    if (s != null) {
+      s.fail(failure);
+    } else {
+      future.completeExceptionally(failure);
+    }
+  }
+
+  private void finish(@Nullable LlmPoolException failure) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    if (listening) {
+      if (failure == null) {
+        safe(() -> listener.callEnd(this));
+      } else {
+        safe(() -> listener.callFailed(this, failure));
+      }
+    }
+    engine.callEnded();
+  }
+
+  /** Cancels the call from any thread (future cancelled, caller interrupted, body closed early). */
+  void cancelCall() {
+    cancel();
+    CompletableFuture<Lease> f = acquiring;
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  HttpVersion version() {
+    return http2 ? HttpVersion.HTTP_2 : HttpVersion.HTTP_1_1;
+  }
+
+  /** Whether the request may have reached the server, as far as this thread can tell. */
+  boolean maybeSent() {
+    return leasedConnection != null || attempt > 1 || requestStarted();
+  }
+
+  LlmPoolException cancelled(Phase phase, boolean processed) {
+    return new LlmPoolException(phase, origin, "the call was cancelled", processed, null);
+  }
+
+  private LlmPoolException totalTimeout(boolean processed) {
+    return totalTimeout(processed, null);
+  }
+
+  private LlmPoolException totalTimeout(boolean processed, @Nullable Throwable cause) {
+    return new TotalTimeoutException(
+        origin,
+        "the call did not finish within timeouts.total (" + totalLimit + ")",
+        totalLimit,
+        processed,
+        cause);
+  }
+
+  private LlmPoolException asLlmPoolException(@Nullable Throwable t, boolean processed) {
+    if (t instanceof LlmPoolException e) {
+      return e;
+    }
+    return new LlmPoolException(
+        Phase.POOL,
+        origin,
+        "could not get a connection: " + (t == null ? "unknown error" : t.toString()),
+        processed,
+        t);
+  }
+
+  private static @Nullable Throwable unwrap(@Nullable Throwable t) {
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static void safe(Runnable event) {
+    try {
+      event.run();
+    } catch (RuntimeException e) {
+      log.warn("event listener threw; ignored", e);
+    }
+  }
+}

@@ -1,0 +1,473 @@
+package dev.llmpool.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmpool.ConnectionLostException;
+import dev.llmpool.Origin;
+import dev.llmpool.ReadTimeoutException;
+import dev.llmpool.Timeouts;
+import dev.llmpool.time.ManualTicker;
+import dev.llmpool.time.Ticker;
+import io.netty.handler.codec.http2.Http2Error;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP/2 connection over real sockets (h2c), against a server scripted frame by frame. */
+class H2ConnectionTest {
+  private static final long WAIT_S = 20;
+
+  private NettyTransport transport;
+  private H2TestServer server;
+
+  private void transport(Timeouts timeouts, Ticker ticker) {
+    transport =
+        new NettyTransport(
+            TransportSettings.builder()
+                .timeouts(timeouts)
+                .ticker(ticker)
+                .ioThreads(1)
+                .h2cPriorKnowledge("127.0.0.1")
+                .defaultHeader("User-Agent", "llmpool-test")
+                .build());
+  }
+
+  private void transport() {
+    transport(Timeouts.DEFAULTS, Ticker.system());
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (transport != null) {
+      transport.close();
+      transport.terminated().get(10, TimeUnit.SECONDS);
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private NettyConnection open(RecordingConnectionListener l) throws Exception {
+    NettyConnection c =
+        (NettyConnection)
+            transport
+                .open(new Origin("http", "127.0.0.1", server.port()), l, null)
+                .get(WAIT_S, TimeUnit.SECONDS);
+    assertThat(c.isMultiplexed()).isTrue();
+    assertThat(c.protocol()).isEqualTo("HTTP/2");
+    return c;
+  }
+
+  private static TestExchange.Result await(TestExchange ex) throws Exception {
+    return ex.end.get(WAIT_S, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void theConnectionIsHandedOverOnlyOnceThePeerStatedItsStreamLimit() throws Exception {
+    server = new H2TestServer(7, s -> s.respond("ok"));
+    transport();
+    RecordingConnectionListener l = new RecordingConnectionListener();
+    NettyConnection c = open(l);
+    assertThat(c.maxConcurrentExchanges()).isEqualTo(7);
+    TestExchange ex = TestExchange.get("/a");
+    c.start(ex);
+    assertThat(await(ex).failure()).isNull();
+    assertThat(l.capacities).as("no change after hand-over").isEmpty();
+  }
+
+  @Test
+  void h2cPriorKnowledgeToAnHttp1ServerFailsToConnectWithAHint() throws Exception {
+    try (ScriptedServer h1 =
+        new ScriptedServer(
+            p -> {
+              p.write("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+              p.close();
+            })) {
+      transport();
+      var f =
+          transport.open(
+              new Origin("http", "127.0.0.1", h1.port()), new RecordingConnectionListener(), null);
+      assertThat(f)
+          .failsWithin(java.time.Duration.ofSeconds(WAIT_S))
+          .withThrowableThat()
+          .havingCause()
+          .isInstanceOf(dev.llmpool.ConnectFailedException.class)
+          .withMessageContaining("h2c prior knowledge");
+    }
+  }
+
+  @Test
+  void manyExchangesShareOneConnectionAtOnce() throws Exception {
+    CountDownLatch all = new CountDownLatch(20);
+    List<H2TestServer.Stream> held = new ArrayList<>();
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              held.add(s);
+              all.countDown();
+              if (held.size() == 20) {
+                for (H2TestServer.Stream h : held) {
+                  h.respond("r" + h.path());
+                }
+              }
+            });
+    transport();
+    RecordingConnectionListener l = new RecordingConnectionListener();
+    NettyConnection c = open(l);
+    TestExchange first = TestExchange.get("/warm");
+    List<TestExchange> exs = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      TestExchange ex = TestExchange.get("/" + i);
+      exs.add(ex);
+      c.start(ex);
+    }
+    for (int i = 0; i < 20; i++) {
+      TestExchange.Result r = await(exs.get(i));
+      assertThat(r.failure()).isNull();
+      assertThat(r.reusable()).isTrue();
+      assertThat(exs.get(i).bodyText()).isEqualTo("r/" + i);
+    }
+    assertThat(server.connections.get()).isEqualTo(1);
+    assertThat(server.peakStreams.get()).isEqualTo(20);
+    assertThat(first.end).isNotDone();
+  }
+
+  @Test
+  void streamsBeyondThePeerLimitWaitForASlotInsteadOfFailing() throws Exception {
+    server = new H2TestServer(2, s -> s.respond("ok"));
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    // Learn the limit first, then overcommit on purpose.
+    TestExchange warm = TestExchange.get("/warm");
+    c.start(warm);
+    await(warm);
+    List<TestExchange> exs = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      TestExchange ex = TestExchange.get("/" + i);
+      exs.add(ex);
+      c.start(ex);
+    }
+    for (TestExchange ex : exs) {
+      assertThat(await(ex).failure()).isNull();
+    }
+    assertThat(server.peakStreams.get()).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void aRefusedStreamWasNotProcessedAndItsSlotIsReused() throws Exception {
+    server = new H2TestServer(100, s -> s.reset(Http2Error.REFUSED_STREAM));
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/");
+    c.start(ex);
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("REFUSED_STREAM");
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isFalse();
+    assertThat(r.reusable()).isTrue();
+    assertThat(c.isHealthy()).isTrue();
+  }
+
+  @Test
+  void goAwayFinishesStreamsUpToTheLastIdAndMarksTheOthersNotProcessed() throws Exception {
+    List<H2TestServer.Stream> held = new ArrayList<>();
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              held.add(s);
+              if (held.size() == 3) {
+                // The first two streams are processed; the third is not.
+                held.get(0).goAway(held.get(1).id);
+                held.get(0).respond("one");
+                held.get(1).respond("two");
+              }
+            });
+    transport();
+    RecordingConnectionListener l = new RecordingConnectionListener();
+    NettyConnection c = open(l);
+    List<TestExchange> exs = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      TestExchange ex = TestExchange.get("/" + i);
+      exs.add(ex);
+      c.start(ex);
+    }
+    TestExchange.Result r2 = await(exs.get(2));
+    assertThat(r2.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("GOAWAY");
+    assertThat(r2.failure().requestMayHaveBeenProcessed()).isFalse();
+    assertThat(await(exs.get(0)).failure()).isNull();
+    assertThat(await(exs.get(1)).failure()).isNull();
+    assertThat(exs.get(1).bodyText()).isEqualTo("two");
+    l.noNew.get(WAIT_S, TimeUnit.SECONDS);
+    assertThat(c.maxConcurrentExchanges()).isZero();
+    l.closed.get(WAIT_S, TimeUnit.SECONDS);
+    TestExchange late = TestExchange.get("/late");
+    c.start(late);
+    assertThat(await(late).failure().requestMayHaveBeenProcessed()).isFalse();
+  }
+
+  @Test
+  void aTcpCloseRightAfterGoAwayKeepsCompletedStreamsAndLeavesTheRestSendable() throws Exception {
+    List<H2TestServer.Stream> held = new ArrayList<>();
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              held.add(s);
+              if (held.size() == 3) {
+                held.get(0).respond("one");
+                held.get(1).respond("two");
+                held.get(0).goAway(held.get(1).id);
+                held.get(0).closeConnection();
+              }
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    List<TestExchange> exs = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      TestExchange ex = TestExchange.get("/" + i);
+      exs.add(ex);
+      c.start(ex);
+    }
+    assertThat(await(exs.get(0)).failure()).isNull();
+    assertThat(await(exs.get(1)).failure()).isNull();
+    TestExchange.Result r = await(exs.get(2));
+    assertThat(r.failure()).isInstanceOf(ConnectionLostException.class);
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isFalse();
+  }
+
+  @Test
+  void aCompleteResponseFollowedByResetNoErrorIsASuccess() throws Exception {
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              s.respond(200, "done", true);
+              s.reset(Http2Error.NO_ERROR);
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex =
+        new TestExchange(
+            "POST",
+            "/x",
+            "{\"p\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            Long.MAX_VALUE / 2);
+    c.start(ex);
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure()).isNull();
+    assertThat(ex.bodyText()).isEqualTo("done");
+    // The connection carries on.
+    TestExchange next = TestExchange.get("/next");
+    c.start(next);
+    assertThat(await(next).failure()).isNull();
+  }
+
+  @Test
+  void aStreamResetMidBodyFailsAndMayHaveBeenProcessed() throws Exception {
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              s.respond(200, "partial", false);
+              s.reset(Http2Error.INTERNAL_ERROR);
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/");
+    c.start(ex);
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("INTERNAL_ERROR");
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isTrue();
+    assertThat(r.reusable()).isTrue();
+  }
+
+  @Test
+  void aStalledStreamTimesOutAloneAndTheConnectionCarriesOn() throws Exception {
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              if (s.path().equals("/stall")) {
+                s.respondHeadersOnly();
+              } else {
+                s.respond("ok");
+              }
+            });
+    transport(Timeouts.builder().read(Duration.ofMillis(300)).build(), Ticker.system());
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange stalled = TestExchange.get("/stall");
+    c.start(stalled);
+    TestExchange.Result r = await(stalled);
+    assertThat(r.failure()).isInstanceOf(ReadTimeoutException.class);
+    assertThat(r.reusable()).isTrue();
+    TestExchange next = TestExchange.get("/fine");
+    c.start(next);
+    assertThat(await(next).failure()).isNull();
+    assertThat(server.connections.get()).isEqualTo(1);
+  }
+
+  @Test
+  void cancellingAnExchangeResetsItsStream() throws Exception {
+    CountDownLatch arrived = new CountDownLatch(1);
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              s.respondHeadersOnly();
+              arrived.countDown();
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/");
+    c.start(ex);
+    assertThat(arrived.await(WAIT_S, TimeUnit.SECONDS)).isTrue();
+    ex.head.get(WAIT_S, TimeUnit.SECONDS);
+    ex.cancel();
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure()).hasMessageContaining("cancelled");
+    assertThat(r.reusable()).isTrue();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+    while (server.resetsReceived.get() == 0) {
+      assertThat(System.nanoTime()).as("server saw the reset").isLessThan(until);
+      Thread.onSpinWait();
+    }
+  }
+
+  @Test
+  void aLongIdleConnectionIsCheckedWithAPingBeforeReuse() throws Exception {
+    server = new H2TestServer(100, s -> s.respond("ok"));
+    ManualTicker ticker = new ManualTicker();
+    transport(Timeouts.DEFAULTS, ticker);
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange one = TestExchange.get("/1");
+    c.start(one);
+    assertThat(await(one).failure()).isNull();
+    assertThat(server.pings.get()).isZero();
+    ticker.advance(TransportSettings.DEFAULT_PING_AFTER_IDLE.plusSeconds(1));
+    TestExchange two = TestExchange.get("/2");
+    c.start(two);
+    assertThat(await(two).failure()).isNull();
+    assertThat(server.pings.get()).isEqualTo(1);
+  }
+
+  @Test
+  void anIdleConnectionThatDoesNotAnswerThePingIsClosedAndTheExchangeIsSendableElsewhere()
+      throws Exception {
+    server = new H2TestServer(100, s -> s.respond("ok"));
+    transport =
+        new NettyTransport(
+            TransportSettings.builder()
+                .timeouts(Timeouts.builder().connect(Duration.ofMillis(200)).build())
+                .pingAfterIdle(Duration.ofMillis(2))
+                .ioThreads(1)
+                .h2cPriorKnowledge("127.0.0.1")
+                .build());
+    RecordingConnectionListener l = new RecordingConnectionListener();
+    NettyConnection c = open(l);
+    TestExchange one = TestExchange.get("/1");
+    c.start(one);
+    assertThat(await(one).failure()).isNull();
+    server.answerPings = false;
+    // Let the connection be idle for longer than pingAfterIdle (2 ms).
+    long idleFrom = System.nanoTime();
+    while (System.nanoTime() - idleFrom < TimeUnit.MILLISECONDS.toNanos(5)) {
+      Thread.onSpinWait();
+    }
+    int pingsBefore = server.pings.get();
+    TestExchange two = TestExchange.get("/2");
+    c.start(two);
+    TestExchange.Result r = await(two);
+    assertThat(server.pings.get()).isEqualTo(pingsBefore + 1);
+    assertThat(r.failure()).hasMessageContaining("PING");
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isFalse();
+    l.closed.get(WAIT_S, TimeUnit.SECONDS);
+    assertThat(server.paths).containsExactly("/1");
+  }
+
+  @Test
+  void aConnectionLostAfterTheRequestWasSentMayHaveProcessedIt() throws Exception {
+    server = new H2TestServer(100, H2TestServer.Stream::closeConnection);
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/");
+    c.start(ex);
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure()).isInstanceOf(ConnectionLostException.class);
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isTrue();
+  }
+
+  @Test
+  void responseHeadersAreDeliveredWithoutPseudoHeaders() throws Exception {
+    ConcurrentHashMap<String, String> seen = new ConcurrentHashMap<>();
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              seen.put("ua", String.valueOf(s.headers.get("user-agent")));
+              seen.put("authority", String.valueOf(s.headers.authority()));
+              seen.put("x", String.valueOf(s.headers.get("x-trace")));
+              s.respond("ok");
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/h").header("x-trace", "t1");
+    c.start(ex);
+    assertThat(await(ex).failure()).isNull();
+    assertThat(ex.responseHeaders).containsExactly("content-length", "2");
+    assertThat(seen)
+        .containsEntry("ua", "llmpool-test")
+        .containsEntry("authority", "127.0.0.1:" + server.port())
+        .containsEntry("x", "t1");
+  }
+
+  @Test
+  void aSlowReaderHoldsTheServerToTheStreamWindowWithoutBlockingOtherStreams() throws Exception {
+    int window = 256 * 1024;
+    String big = "x".repeat(8 * 1024 * 1024);
+    server = new H2TestServer(100, s -> s.respond(s.path().equals("/big") ? big : "ok"));
+    transport =
+        new NettyTransport(
+            TransportSettings.builder()
+                .ioThreads(1)
+                .h2cPriorKnowledge("127.0.0.1")
+                .h2Windows(window, 4 * 1024 * 1024)
+                .build());
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/big").autoAck(false);
+    c.start(ex);
+    ex.head.get(WAIT_S, TimeUnit.SECONDS);
+    // The reader takes nothing: the server may send one stream window, then must wait.
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+    while (ex.received.size() < window) {
+      assertThat(System.nanoTime()).isLessThan(until);
+      Thread.onSpinWait();
+    }
+    // Another stream on the same connection still gets through, and the big one got no more.
+    TestExchange other = TestExchange.get("/small");
+    c.start(other);
+    assertThat(await(other).failure()).isNull();
+    assertThat(ex.received.size()).isEqualTo(window);
+    assertThat(ex.end).isNotDone();
+    // As the reader catches up, the window opens again and the rest arrives.
+    while (!ex.end.isDone()) {
+      if (ex.held > 0) {
+        ex.ackHeld();
+      }
+      Thread.onSpinWait();
+    }
+    assertThat(ex.end.get().failure()).isNull();
+    assertThat(ex.received.size()).isEqualTo(big.length());
+  }
+}
