@@ -6,6 +6,8 @@ import dev.llmpool.LlmPoolException;
 import dev.llmpool.Origin;
 import dev.llmpool.TotalTimeoutException;
 import dev.llmpool.llm.ApiStatusException;
+import dev.llmpool.llm.ChatObservation;
+import dev.llmpool.llm.ChatObserver;
 import dev.llmpool.llm.ChatResponse;
 import dev.llmpool.llm.RateLimits;
 import dev.llmpool.llm.SseLimitExceededException;
@@ -78,6 +80,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
   private final boolean rawEvents;
   private final Executor exec;
   private final EventListener.CallInfo callInfo;
+  private final @Nullable String requestModel;
 
   private final Object lock = new Object();
   // Guarded by lock: what the attempt in progress holds, for cleanup() to release.
@@ -103,6 +106,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
   private boolean paced;
   private boolean delivered;
   private long firstTokenNanos = -1;
+  private long firstOutputNanos = -1;
   private long headersNanos;
   private long headersMillis;
   private RateLimits rateLimits = RateLimits.NONE;
@@ -122,7 +126,8 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       List<Map.Entry<String, String>> headers,
       boolean streaming,
       @Nullable StreamListener listener,
-      Executor exec) {
+      Executor exec,
+      @Nullable String requestModel) {
     this.endpoint = endpoint;
     this.http = http;
     this.settings = settings;
@@ -136,6 +141,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     this.listener = listener;
     this.rawEvents = listener != null && WANTS_RAW_EVENTS.get(listener.getClass());
     this.exec = exec;
+    this.requestModel = requestModel;
     long id = settings.callIds().getAsLong();
     String path = endpoint.uri().getRawPath();
     this.callInfo = new LlmCallInfo(id, "POST", origin, path == null ? "/" : path);
@@ -151,7 +157,15 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     totalNanos = settings.totalTimeout().toNanos();
     deadlineNanos = startNanos + totalNanos;
     totalTimer = settings.scheduler().schedule(this::onTotalTimeout, totalNanos);
-    var unused = result.whenComplete((r, e) -> cleanup(e == null));
+    ChatObserver observer = settings.observer();
+    var unused =
+        result.whenComplete(
+            (r, e) -> {
+              cleanup(e == null);
+              if (observer != null) {
+                observe(observer, r, e);
+              }
+            });
     step(this::beginAttempt);
   }
 
@@ -597,10 +611,17 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     }
   }
 
+  private void firstText() {
+    firstOutput();
+    if (firstTokenNanos < 0) {
+      firstTokenNanos = firstOutputNanos;
+    }
+  }
+
   private void firstOutput() {
     delivered = true;
-    if (firstTokenNanos < 0) {
-      firstTokenNanos = ticker.nanoTime();
+    if (firstOutputNanos < 0) {
+      firstOutputNanos = ticker.nanoTime();
     }
   }
 
@@ -611,7 +632,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       return;
     }
     ensureRunning();
-    firstOutput();
+    firstText();
     try {
       l.onText(text);
     } catch (RuntimeException | Error e) {
@@ -626,7 +647,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       return;
     }
     ensureRunning();
-    delivered = true;
+    firstOutput();
     try {
       l.onReasoning(text);
     } catch (RuntimeException | Error e) {
@@ -641,7 +662,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       return;
     }
     ensureRunning();
-    delivered = true;
+    firstOutput();
     try {
       l.onToolCall(call);
     } catch (RuntimeException | Error e) {
@@ -756,6 +777,43 @@ final class ChatCall implements SseParser.Handler, StreamSink {
             settings.totalTimeout(),
             n > 0,
             null));
+  }
+
+  /**
+   * Tells the observer how the call ended; runs once, when the result completes, on whichever
+   * thread completed it. Reads the step-confined first-output time without a lock: a stale value
+   * (the deadline ending the call while a chunk is in hand) only makes the figure absent.
+   */
+  private void observe(
+      ChatObserver observer, @Nullable ChatResponse response, @Nullable Throwable failure) {
+    Throwable error = failure == null ? null : unwrap(failure);
+    long now = ticker.nanoTime();
+    long first = firstOutputNanos;
+    RateLimits limits =
+        response != null
+            ? response.rateLimits()
+            : error instanceof ApiStatusException api ? api.rateLimits() : RateLimits.NONE;
+    ChatObservation o =
+        new ChatObservation(
+            endpoint.codec().name(),
+            ChatObservation.CHAT,
+            origin,
+            streaming,
+            requestModel,
+            response == null ? null : response.model(),
+            response == null ? null : response.usage(),
+            Duration.ofNanos(now - startNanos),
+            streaming && first >= 0 ? Duration.ofNanos(first - startNanos) : null,
+            attempts,
+            error == null ? null : error.getClass().getSimpleName(),
+            error,
+            response == null ? null : response.finishReason(),
+            limits);
+    try {
+      observer.chatEnded(o);
+    } catch (RuntimeException e) {
+      log.warn("chat observer threw; ignored", e);
+    }
   }
 
   /** Runs once the result is complete, on whichever thread completed it. */

@@ -9,6 +9,7 @@ import dev.llmpool.llm.ChatClient;
 import dev.llmpool.llm.ChatOptions;
 import dev.llmpool.llm.ChatResponse;
 import dev.llmpool.llm.Message;
+import dev.llmpool.llm.OpenAiAuth;
 import dev.llmpool.llm.StreamListener;
 import dev.llmpool.llm.ToolCall;
 import dev.llmpool.llm.Usage;
@@ -318,8 +319,7 @@ class ChatClientTest extends ChatClientTestSupport {
   void badInputIsRefusedBeforeAnythingIsSent() {
     DefaultChatClient noModel =
         new DefaultChatClient(
-            ChatEndpoint.openAi(
-                "http://localhost:11434/v1", null, ChatEndpoint.OpenAiAuth.AUTO, true),
+            ChatEndpoint.openAi("http://localhost:11434/v1", null, OpenAiAuth.AUTO, true),
             http,
             ChatOptions.EMPTY,
             settings());
