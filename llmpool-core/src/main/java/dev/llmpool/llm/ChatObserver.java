@@ -13,9 +13,10 @@ package dev.llmpool.llm;
  * }</pre>
  *
  * <p>Called on the thread that ended the call: an llmpool I/O thread, the scheduler's thread, the
- * pool's chat executor, or the caller's thread for a blocking call. It must be quick and must not
- * block; an exception it throws is logged and ignored (the call's outcome does not change). It sees
- * no message, no header value and no key.
+ * pool's chat executor, or the caller's thread for a blocking call; for an async call it may run
+ * just after the returned future completed. It must be quick and must not block; an exception it
+ * throws is logged and ignored (the call's outcome does not change). It sees no message, no header
+ * value and no key.
  */
 @FunctionalInterface
 public interface ChatObserver {

@@ -102,7 +102,9 @@ class ChatRetryAndPacingTest {
         if (streaming) {
           assertThat(String.join("", pieces)).isEqualTo(r.text());
         }
-        ChatObservation o = seen.get(seen.size() - 1);
+        int calls = streaming ? 2 : 1;
+        until(() -> seen.size() == calls);
+        ChatObservation o = seen.get(calls - 1);
         assertThat(o.attempts()).isEqualTo(2);
         assertThat(o.errorType()).isNull();
       }

@@ -27,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,15 @@ final class ChatCall implements SseParser.Handler, StreamSink {
 
   /** How much of a stream is read after its end marker, to keep the connection reusable. */
   static final int MAX_DRAIN_BYTES = 64 * 1024;
+
+  /**
+   * How long a finished answer waits for the end of its body before it goes to the caller anyway.
+   * Servers end the body right after the end marker (usually in the same packet), and the HTTP
+   * layer returns the connection to the pool when it reads that end; waiting for it means that a
+   * call made as soon as this one returns finds the connection idle instead of opening another. A
+   * server that keeps the body open after its marker costs at most this much latency.
+   */
+  static final long TAIL_GRACE_NANOS = 50_000_000L;
 
   private static final ClassValue<Boolean> WANTS_RAW_EVENTS =
       new ClassValue<>() {
@@ -83,6 +93,10 @@ final class ChatCall implements SseParser.Handler, StreamSink {
   private final @Nullable String requestModel;
 
   private final Object lock = new Object();
+
+  /** A finished answer held back until the body's end or {@link #TAIL_GRACE_NANOS}; one wins. */
+  private final AtomicReference<@Nullable Decoded> finishedAnswer = new AtomicReference<>();
+
   // Guarded by lock: what the attempt in progress holds, for cleanup() to release.
   private @Nullable LlmHttpResponse current;
   private @Nullable CompletableFuture<LlmHttpResponse> sending;
@@ -454,6 +468,10 @@ final class ChatCall implements SseParser.Handler, StreamSink {
         f = CompletableFuture.failedFuture(e);
       }
       if (!f.isDone()) {
+        if (finishedAnswer.get() != null) {
+          // The answer waits a little for the body's end; the tail is read in the background.
+          scheduleDelivery();
+        }
         var unused =
             f.whenComplete(
                 (chunk, err) ->
@@ -461,6 +479,8 @@ final class ChatCall implements SseParser.Handler, StreamSink {
                         () -> {
                           if (onChunk(resp, chunk, err)) {
                             pull(resp);
+                          } else {
+                            deliverFinished();
                           }
                         }));
         return;
@@ -473,8 +493,58 @@ final class ChatCall implements SseParser.Handler, StreamSink {
         err = e;
       }
       if (!onChunk(resp, chunk, err)) {
+        deliverFinished();
         return;
       }
+    }
+  }
+
+  /**
+   * Hands a finished answer held back by {@link #answerFinished} to the caller. By then the body's
+   * end has usually been read too and the connection is back in the pool, so a next call made as
+   * soon as this one returns finds it there (HTTP/1.1 keeps one exchange per connection).
+   */
+  private void deliverFinished() {
+    Decoded d = finishedAnswer.getAndSet(null);
+    if (d != null) {
+      succeed(d, isDraining());
+    }
+  }
+
+  /**
+   * Delivers the finished answer after {@link #TAIL_GRACE_NANOS} unless the body's end comes first.
+   * The timer runs outside the step sequence: it reads only what the steps wrote before they
+   * scheduled it (ordered by the scheduler), and {@link #finishedAnswer} makes one delivery win.
+   */
+  private void scheduleDelivery() {
+    Scheduler.Cancellable c =
+        settings.scheduler().schedule(this::deliverFinished, TAIL_GRACE_NANOS);
+    boolean cancel;
+    Scheduler.Cancellable old = null;
+    synchronized (lock) {
+      cancel = result.isDone();
+      if (!cancel) {
+        old = timer; // a retry's or pacing's timer, which has run by now
+        timer = c;
+      }
+    }
+    if (old != null) {
+      old.cancel();
+    }
+    if (cancel) {
+      c.cancel();
+    }
+  }
+
+  /**
+   * The stream's end marker arrived: the answer is complete. It is held back while the rest of the
+   * body (normally just its end) is read from what has already arrived, so that the connection is
+   * released before the caller sees the answer; reading never waits for it (see {@link #pull}).
+   */
+  private void answerFinished(Decoded d) {
+    finishedAnswer.set(d);
+    synchronized (lock) {
+      draining = true;
     }
   }
 
@@ -509,7 +579,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     try {
       p.feed(chunk);
       if (d.finished()) {
-        succeed(d.finish(this), true);
+        answerFinished(d.finish(this));
         return true; // read the rest (normally just the body's end) so the connection is kept
       }
       return true;

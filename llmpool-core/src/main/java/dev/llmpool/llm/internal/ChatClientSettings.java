@@ -67,8 +67,12 @@ public record ChatClientSettings(
     if (totalTimeout.isNegative() || totalTimeout.isZero()) {
       throw new IllegalArgumentException("totalTimeout must be positive, got " + totalTimeout);
     }
-    if (maxResponseBytes < 1024 || maxErrorBytes < 1024 || maxEventBytes < 1024) {
-      throw new IllegalArgumentException("size bounds must be at least 1 KiB");
+    if (maxResponseBytes < 1) {
+      throw new IllegalArgumentException(
+          "maxResponseBytes must be positive, got " + maxResponseBytes);
+    }
+    if (maxErrorBytes < 1024 || maxEventBytes < 1024) {
+      throw new IllegalArgumentException("error and event size bounds must be at least 1 KiB");
     }
   }
 

@@ -20,12 +20,13 @@ import java.util.concurrent.CompletableFuture;
  *   <li>The HTTP layer applies its own connect, write, read and pool timeouts, and stops by the
  *       request's {@link LlmHttpRequest#deadlineNanos()} (the chat call's {@code timeouts.total}).
  *       It re-sends, transparently, a request that provably never reached the server: one on a
- *       stale pooled connection that closed before the server processed any byte of it, or an
- *       HTTP/2 stream refused with {@code REFUSED_STREAM} or above a GOAWAY's last-stream-id. A
- *       re-sent stream can be refused again (a server retiring connections every few streams), so
- *       it does this up to {@code HttpEngine.MAX_SAFE_RETRIES} (3) times, within the request's
- *       deadline; each re-send is an {@code EventListener.retry} event. A request that may have
- *       been processed is never re-sent by the HTTP layer.
+ *       stale pooled connection that died before the request was fully written and before any byte
+ *       of the response arrived, or an HTTP/2 stream refused with {@code REFUSED_STREAM} or
+ *       numbered above a GOAWAY's last-stream-id. A re-sent stream can be refused again (a server
+ *       retiring connections every few streams), so it does this up to {@code
+ *       HttpEngine.MAX_SAFE_RETRIES} (3) times, within the request's deadline; each re-send is an
+ *       {@code EventListener.retry} event. A request that may have been processed is never re-sent
+ *       by the HTTP layer.
  *   <li>Cancelling the returned future, or closing the response, releases the connection or stream;
  *       it is safe from any thread and more than once.
  *   <li>Futures may be completed on I/O threads; the chat client hops off them before running
