@@ -872,7 +872,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
             requestModel,
             response == null ? null : response.model(),
             response == null ? null : response.usage(),
-            Duration.ofNanos(now - startNanos),
+            response != null ? response.latency() : Duration.ofNanos(now - startNanos),
             streaming && first >= 0 ? Duration.ofNanos(first - startNanos) : null,
             attempts,
             error == null ? null : error.getClass().getSimpleName(),
