@@ -267,6 +267,11 @@ if (cfg.raw) {
     sock.on('error', () => {});
     let seen = Buffer.alloc(0);
     let answered = false;
+    if (cfg.raw === 'close-at-once') {
+      // Accepts, then closes without a word (a TLS client sees its handshake cut).
+      sock.destroy();
+      return;
+    }
     if (cfg.raw === 'no-ping-ack') {
       // Speaks just enough HTTP/2 to answer each request with an empty 200, and never answers a
       // PING: a connection that went silent.

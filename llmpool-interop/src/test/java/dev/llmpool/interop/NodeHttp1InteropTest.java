@@ -384,6 +384,29 @@ class NodeHttp1InteropTest {
   }
 
   @Test
+  void nonAsciiInAnAbsoluteUrlIsEncodedOrRefused() throws Throwable {
+    // Relative paths with non-ASCII characters are refused ("percent-encode it"); absolute URLs
+    // go through java.net.URI, which accepts them.
+    try (NodeServer server = NodeServer.h1();
+        LlmPool pool = poolFor(server).build()) {
+      HttpRequest.Builder req;
+      try {
+        req = HttpRequest.get(origin(server) + "/head-echo?q=caf\u00e9");
+      } catch (IllegalArgumentException refused) {
+        return; // refused like a relative path: fine
+      }
+      String head = call(pool, req).response().bodyString();
+      String requestLine = head.substring(0, head.indexOf("\r\n"));
+      NginxInteropTest.record(
+          "absolute URL with a non-ASCII query: request line '" + requestLine + "'");
+      Findings.expectFailure(
+          "finding 12",
+          () -> assertThat(requestLine).isEqualTo("GET /head-echo?q=caf%C3%A9 HTTP/1.1"));
+      assertQuiet(pool);
+    }
+  }
+
+  @Test
   void ipv6HostHeaderHasBrackets() {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("::1"))) {
       assertThat(s.getLocalPort()).isPositive();

@@ -620,6 +620,31 @@ class NodeHttp2InteropTest {
     }
   }
 
+  @Test
+  void tlsHandshakeCutByTheServerSaysSo() throws Throwable {
+    // A TLS listener that closes every connection at once (an overloaded proxy, a port that is
+    // not TLS): the failure should say the server closed the connection, not look like a
+    // certificate problem with an internal class name.
+    Certs.make();
+    Map<String, Object> c = new HashMap<>();
+    c.put("raw", "close-at-once");
+    try (NodeServer server = NodeServer.h2(c);
+        LlmPool pool = poolFor(Proto.H2, server).build()) {
+      LlmPoolException e = call(pool, HttpRequest.get("/ok")).error();
+      NginxInteropTest.record("TLS handshake cut by the server: " + e);
+      assertThat(e.requestMayHaveBeenProcessed()).isFalse();
+      assertNamesOrigin(e, origin(Proto.H2, server));
+      assertQuiet(pool);
+      Findings.expectFailure(
+          "finding 9",
+          () ->
+              assertThat(e.getMessage())
+                  .as("message of a handshake the server cut")
+                  .doesNotContain("Exception")
+                  .containsIgnoringCase("closed"));
+    }
+  }
+
   // ---- Idle connection check ----
 
   @Test
