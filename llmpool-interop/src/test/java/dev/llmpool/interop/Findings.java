@@ -44,8 +44,7 @@ final class Findings {
     if (s == null) {
       return "(no message)";
     }
-    String t = s.strip();
-    int nl = t.indexOf('\n');
-    return nl < 0 ? t : t.substring(0, nl) + " ...";
+    String t = s.strip().replaceAll("\\s+", " ");
+    return t.length() <= 400 ? t : t.substring(0, 400) + " ...";
   }
 }

@@ -82,7 +82,7 @@ class NodeHttp1InteropTest {
       Outcome o = call(pool, HttpRequest.get("/http10-rst"));
       NginxInteropTest.record("HTTP/1.0 body cut by RST: " + o);
       Findings.expectFailure(
-          "finding 3",
+          "finding 5",
           () -> {
             assertThat(o.ok()).as("a body truncated by a TCP reset: " + o).isFalse();
             assertThat(o.error()).isInstanceOf(ConnectionLostException.class);
@@ -321,7 +321,7 @@ class NodeHttp1InteropTest {
               + held / (1024 * 1024)
               + " MiB");
       Findings.expectFailure(
-          "finding 10",
+          "finding 1",
           () ->
               assertThat(held / (1024 * 1024))
                   .as("MiB of heap held while 16 calls wait for 10 bytes of body each")
@@ -400,7 +400,7 @@ class NodeHttp1InteropTest {
       NginxInteropTest.record(
           "absolute URL with a non-ASCII query: request line '" + requestLine + "'");
       Findings.expectFailure(
-          "finding 12",
+          "finding 9",
           () -> assertThat(requestLine).isEqualTo("GET /head-echo?q=caf%C3%A9 HTTP/1.1"));
       assertQuiet(pool);
     }
@@ -454,7 +454,7 @@ class NodeHttp1InteropTest {
         Outcome o = call(pool, HttpRequest.get("/head-echo"));
         String head = o.ok() ? o.response().bodyString() : "";
         Findings.expectFailure(
-            "finding 7",
+            "finding 4",
             () ->
                 assertThat(head)
                     .as("request head as the server received it")
@@ -489,7 +489,7 @@ class NodeHttp1InteropTest {
       long got = total;
       LlmPoolException f = failure;
       Findings.expectFailure(
-          "finding 8",
+          "finding 3",
           () -> {
             assertThat(f).as("a reader that paused 2.5 s (read timeout 1 s) got: " + f).isNull();
             assertThat(got).isEqualTo(8L * 1024 * 1024);
@@ -505,7 +505,7 @@ class NodeHttp1InteropTest {
     try (NodeServer server = NodeServer.h1();
         LlmPool pool = poolFor(server).build()) {
       Findings.expectFailure(
-          "finding 6",
+          "finding 10",
           () ->
               assertThatThrownBy(
                       () -> HttpRequest.get("/head-echo").header("x-a", "a\u0001b\u007fc"))
@@ -515,7 +515,7 @@ class NodeHttp1InteropTest {
   }
 
   @Test
-  void listOfWhatTheRawServerSaw() {
+  void theHarnessCountsEachCallByItsId() {
     // A smoke check of the harness itself: the control port reports calls by id.
     try (NodeServer server = NodeServer.h1();
         LlmPool pool = poolFor(server).build()) {

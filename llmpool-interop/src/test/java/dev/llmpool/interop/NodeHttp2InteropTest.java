@@ -353,7 +353,7 @@ class NodeHttp2InteropTest {
       assertThat(call(pool, HttpRequest.get("/ok")).response().bodyString()).isEqualTo("ok");
       assertQuiet(pool);
       Findings.expectFailure(
-          "finding 4",
+          "finding 8",
           () ->
               assertThat(o.error().getMessage())
                   .as("the message names the cause (request headers over the server's limit)")
@@ -403,7 +403,7 @@ class NodeHttp2InteropTest {
       long got = total;
       LlmPoolException f = failure;
       Findings.expectFailure(
-          "finding 8",
+          "finding 3",
           () -> {
             assertThat(f).as("a reader that paused 2.5 s (read timeout 1 s) got: " + f).isNull();
             assertThat(got).isEqualTo(8L * 1024 * 1024);
@@ -473,7 +473,7 @@ class NodeHttp2InteropTest {
         LlmPool pool = poolFor(proto, server).maxResponseBodySize(1024 * 1024).build()) {
       Outcome o = call(pool, HttpRequest.builder("HEAD", "/head"));
       Findings.expectFailure(
-          "finding 2",
+          "finding 6",
           () -> {
             assertThat(o.ok()).as("HEAD with content-length 100000000: " + o).isTrue();
             assertThat(o.response().bodyLength()).isZero();
@@ -497,7 +497,7 @@ class NodeHttp2InteropTest {
               + held / (1024 * 1024)
               + " MiB");
       Findings.expectFailure(
-          "finding 10",
+          "finding 1",
           () ->
               assertThat(held / (1024 * 1024))
                   .as("MiB of heap held while 16 calls wait for 10 bytes of body each")
@@ -636,7 +636,7 @@ class NodeHttp2InteropTest {
       assertNamesOrigin(e, origin(Proto.H2, server));
       assertQuiet(pool);
       Findings.expectFailure(
-          "finding 9",
+          "finding 11",
           () ->
               assertThat(e.getMessage())
                   .as("message of a handshake the server cut")
