@@ -52,7 +52,7 @@ usage() {
 Options (defaults in brackets):
   --quick                 smoke run: 2 s warm-up, 0.3 s settle + 1 s per cell, c=1,64, 2.5 s per stream cell,
                           200 idle connections, 20 TLS origins
-  --clients=a,b           jdk, okhttp, jetty, apache, apache-mux, reactor, reactor-strict [all]
+  --clients=a,b           llmpool, jdk, okhttp, jetty, apache, apache-mux, reactor, reactor-strict [all]
   --protocols=h1,h2,h2c   [$PROTOCOLS]
   --concurrency=LIST      [$CONCURRENCY]
   --warmup=S              JIT warm-up per JVM, seconds [$WARMUP]

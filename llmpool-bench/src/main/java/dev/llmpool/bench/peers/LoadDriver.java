@@ -94,6 +94,9 @@ final class LoadDriver {
               + " s"
               + (note == null ? "" : "; " + note);
     }
+    if (ok == 0 && note == null) {
+      note = "no call completed in the " + measure.toMillis() + " ms window";
+    }
     double seconds = window.nanos() / 1e9;
     String status = ok > 0 && drained ? Results.OK : Results.FAILED;
     double perReq = Math.max(ok, 1);

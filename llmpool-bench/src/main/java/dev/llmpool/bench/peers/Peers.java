@@ -3,14 +3,15 @@ package dev.llmpool.bench.peers;
 import dev.llmpool.bench.peers.clients.ApachePeer;
 import dev.llmpool.bench.peers.clients.JdkPeer;
 import dev.llmpool.bench.peers.clients.JettyPeer;
+import dev.llmpool.bench.peers.clients.LlmPoolPeer;
 import dev.llmpool.bench.peers.clients.OkHttpPeer;
 import dev.llmpool.bench.peers.clients.ReactorNettyPeer;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Every client the harness knows, in the order the tables list them. Adding a client (llmpool's
- * own, once its HTTP API lands) is one {@link PeerClientFactory} and one line here.
+ * Every client the harness knows, in the order the tables list them. llmpool comes first; adding a
+ * client is one {@link PeerClientFactory} and one line here.
  */
 public final class Peers {
   private Peers() {}
@@ -18,6 +19,7 @@ public final class Peers {
   /** All clients, the default set of a run. */
   public static List<PeerClientFactory> all() {
     return List.of(
+        new LlmPoolPeer(),
         new JdkPeer(),
         new OkHttpPeer(),
         new JettyPeer(),
