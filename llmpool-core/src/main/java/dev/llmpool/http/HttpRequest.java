@@ -42,6 +42,15 @@ public final class HttpRequest {
           "upgrade",
           "te");
 
+  /** Characters below 0x7f allowed unencoded in a request path: a table, checked per call. */
+  private static final boolean[] PATH_CHARS = new boolean[0x7f];
+
+  static {
+    for (char c = 0x21; c < 0x7f; c++) {
+      PATH_CHARS[c] = "\"<>\\^`{|}#".indexOf(c) < 0;
+    }
+  }
+
   /** {@code application/json}. */
   public static final String JSON = "application/json";
 
@@ -226,7 +235,7 @@ public final class HttpRequest {
     private static String checkPath(String path) {
       for (int i = 0; i < path.length(); i++) {
         char c = path.charAt(i);
-        if (c <= 0x20 || c >= 0x7f || "\"<>\\^`{|}#".indexOf(c) >= 0) {
+        if (c >= 0x7f || !PATH_CHARS[c]) {
           throw new IllegalArgumentException(
               "request path has an illegal character at index "
                   + i

@@ -371,7 +371,7 @@ final class H1ResponseParser {
       if (headerSize == 0) {
         throw new H1ProtocolException("header continuation line without a field");
       }
-      String more = trimmed(b, s, end);
+      String more = trimmed(b, s, end, -1);
       String prev = headers[headerSize - 1];
       headers[headerSize - 1] = more.isEmpty() ? prev : prev + " " + more;
       return;
@@ -390,8 +390,8 @@ final class H1ResponseParser {
     if (colon <= s) {
       throw new H1ProtocolException("malformed header field: " + nameOnly(b, s, end));
     }
-    String name = b.toString(s, colon - s, StandardCharsets.ISO_8859_1);
-    String value = trimmed(b, colon + 1, end);
+    String name = text(b, s, colon - s, headerSize);
+    String value = trimmed(b, colon + 1, end, headerSize + 1);
     if (headerSize + 2 > headers.length) {
       headers = Arrays.copyOf(headers, headers.length * 2);
     }
@@ -399,7 +399,36 @@ final class H1ResponseParser {
     headers[headerSize++] = value;
   }
 
-  private static String trimmed(ByteBuf b, int from, int to) throws H1ProtocolException {
+  /**
+   * The field text at {@code b[from, from + len)}. A server sends nearly the same head every time,
+   * so the previous response's string in the same {@code slot} of {@link #headers} is reused when
+   * its characters are these bytes: a response head then costs no new strings (the values that
+   * change, like Date, still get new ones). {@code slot} -1: always a new string.
+   */
+  private String text(ByteBuf b, int from, int len, int slot) {
+    if (slot >= 0 && slot < headers.length) {
+      String prev = headers[slot];
+      if (prev != null && sameText(prev, b, from, len)) {
+        return prev;
+      }
+    }
+    return b.toString(from, len, StandardCharsets.ISO_8859_1);
+  }
+
+  /** Whether {@code s} is the ISO-8859-1 decoding of {@code b[from, from + len)}. */
+  static boolean sameText(String s, ByteBuf b, int from, int len) {
+    if (s.length() != len) {
+      return false;
+    }
+    for (int i = 0; i < len; i++) {
+      if (s.charAt(i) != (char) (b.getByte(from + i) & 0xff)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private String trimmed(ByteBuf b, int from, int to, int slot) throws H1ProtocolException {
     while (from < to && isOws(b.getByte(from))) {
       from++;
     }
@@ -412,7 +441,7 @@ final class H1ResponseParser {
         throw new H1ProtocolException("control character in a header value");
       }
     }
-    return b.toString(from, to - from, StandardCharsets.ISO_8859_1);
+    return text(b, from, to - from, slot);
   }
 
   /** Handles the end of a head; returns true when the response is complete (no body). */
@@ -438,6 +467,15 @@ final class H1ResponseParser {
       switch (n.length()) {
         case 10 -> {
           if (n.equalsIgnoreCase("connection")) {
+            // The usual single token needs no split.
+            if (v.equalsIgnoreCase("keep-alive")) {
+              keepAliveToken = true;
+              continue;
+            }
+            if (v.equalsIgnoreCase("close")) {
+              close = true;
+              continue;
+            }
             for (String token : v.split(",", -1)) {
               String t = token.trim();
               if (t.equalsIgnoreCase("close")) {
@@ -508,16 +546,27 @@ final class H1ResponseParser {
   }
 
   private static long parseContentLength(String v) throws H1ProtocolException {
-    // A list of identical values ("42, 42") is allowed (RFC 9110 §8.6).
+    // A list of identical values ("42, 42") is allowed (RFC 9110 §8.6). Parsed in place: the
+    // common single value costs no substrings.
     long result = -1;
-    for (String part : v.split(",", -1)) {
-      String p = part.trim();
-      if (p.isEmpty() || p.length() > 18) {
+    int from = 0;
+    while (true) {
+      int comma = v.indexOf(',', from);
+      int to = comma < 0 ? v.length() : comma;
+      int a = from;
+      int z = to;
+      while (a < z && isOws(v.charAt(a))) {
+        a++;
+      }
+      while (z > a && isOws(v.charAt(z - 1))) {
+        z--;
+      }
+      if (a == z || z - a > 18) {
         throw new H1ProtocolException("malformed Content-Length '" + v + "'");
       }
       long n = 0;
-      for (int i = 0; i < p.length(); i++) {
-        char c = p.charAt(i);
+      for (int i = a; i < z; i++) {
+        char c = v.charAt(i);
         if (c < '0' || c > '9') {
           throw new H1ProtocolException("malformed Content-Length '" + v + "'");
         }
@@ -527,8 +576,15 @@ final class H1ResponseParser {
         throw new H1ProtocolException("conflicting Content-Length '" + v + "'");
       }
       result = n;
+      if (comma < 0) {
+        return result;
+      }
+      from = comma + 1;
     }
-    return result;
+  }
+
+  private static boolean isOws(char c) {
+    return c == ' ' || c == '\t';
   }
 
   /** {@code Keep-Alive: timeout=5, max=100} gives 5; -1 when absent or unreadable. */

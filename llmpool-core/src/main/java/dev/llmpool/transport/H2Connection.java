@@ -16,9 +16,9 @@ import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
 import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
 import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
@@ -31,7 +31,9 @@ import io.netty.handler.codec.http2.Http2FrameAdapter;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.ReadOnlyHttp2Headers;
 import io.netty.handler.codec.http2.StreamBufferingEncoder;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import java.util.ArrayDeque;
@@ -117,6 +119,10 @@ final class H2Connection extends NettyConnection {
   private long pingDeadlineNanos;
   private @Nullable Throwable protocolError;
   private @Nullable Throwable lastError;
+  private boolean flushScheduled;
+  private final AsciiCache ascii = new AsciiCache();
+  private String @Nullable [] lastResponseHeaders;
+  private final Runnable flushTask = this::flushNow;
 
   H2Connection(
       TransportSettings settings,
@@ -140,6 +146,13 @@ final class H2Connection extends NettyConnection {
     DefaultHttp2Connection connection = new DefaultHttp2Connection(false);
     // Bytes are returned to the window only when the consumer takes them (see Exchange.ack).
     connection.local().flowController(new DefaultHttp2LocalFlowController(connection, 0.5f, true));
+    // Request bodies go out in plain turns: a client sends no priorities, so Netty's default
+    // weighted-fair distributor would only cost a priority-queue entry and its upkeep per stream.
+    connection
+        .remote()
+        .flowController(
+            new DefaultHttp2RemoteFlowController(
+                connection, new UniformStreamByteDistributor(connection)));
     this.h2 = connection;
     Http2ConnectionEncoder encoder =
         new StreamBufferingEncoder(
@@ -286,23 +299,50 @@ final class H2Connection extends NettyConnection {
           .writeData(c, streamId, Unpooled.wrappedBuffer(body), 0, true, c.newPromise())
           .addListener((ChannelFuture f) -> onBodyWritten(ex, streamId, f));
     }
-    handler.flush(c);
+    flushSoon();
     if (!ex.ended) {
       armWatchdog(deadlineOf(ex));
     }
   }
 
+  /**
+   * Flushes what was written once the event loop is done with the work at hand: the requests that
+   * the responses of one read start (a steady stream of calls does that), and those started by
+   * tasks queued together, leave in one TLS record and one write instead of one each. The flush
+   * runs as a task after the current one, so a lone request is not delayed measurably. On the event
+   * loop.
+   */
+  private void flushSoon() {
+    if (!flushScheduled) {
+      flushScheduled = true;
+      loop.execute(flushTask);
+    }
+  }
+
+  private void flushNow() {
+    flushScheduled = false;
+    ChannelHandlerContext c = ctx;
+    if (c != null) {
+      handler.flush(c);
+    }
+  }
+
+  /**
+   * The request's HEADERS as a read-only array of names and values: no hash table or entry objects
+   * (the HPACK encoder only iterates), and the strings that repeat from call to call (method, path,
+   * content type and length) are converted to {@link AsciiString} once per connection, not per
+   * request. On the event loop.
+   */
   private Http2Headers requestHeaders(Exchange ex, byte @Nullable [] body) {
     int n = ex.headerCount();
-    DefaultHttp2Headers h = new DefaultHttp2Headers(false, 6 + n + defaults.size());
-    h.method(ex.method());
-    h.scheme(scheme);
-    h.authority(authority);
-    h.path(ex.target());
     long overridden = defaults.overriddenBy(ex);
+    int count = defaults.size() - Long.bitCount(overridden) + n + (body != null ? 2 : 0);
+    AsciiString[] other = new AsciiString[count * 2];
+    int o = 0;
     for (int i = 0; i < defaults.size(); i++) {
       if ((overridden & (1L << i)) == 0) {
-        h.add(defaults.h2Name(i), defaults.h2Value(i));
+        other[o++] = defaults.h2Name(i);
+        other[o++] = defaults.h2Value(i);
       }
     }
     boolean hasContentType = false;
@@ -311,16 +351,70 @@ final class H2Connection extends NettyConnection {
       if (name.length() == 12 && name.equalsIgnoreCase("content-type")) {
         hasContentType = true;
       }
-      h.add(name, ex.headerValue(i));
+      other[o++] = new AsciiString(name);
+      other[o++] = new AsciiString(ex.headerValue(i));
     }
     if (body != null) {
       String ct = ex.contentType();
       if (ct != null && !hasContentType) {
-        h.add(CONTENT_TYPE, ct);
+        other[o++] = CONTENT_TYPE;
+        other[o++] = ascii.contentType(ct);
       }
-      h.addInt(CONTENT_LENGTH, body.length);
+      other[o++] = CONTENT_LENGTH;
+      other[o++] = ascii.length(body.length);
     }
-    return h;
+    if (o != other.length) {
+      other = java.util.Arrays.copyOf(other, o);
+    }
+    return ReadOnlyHttp2Headers.clientHeaders(
+        false, ascii.method(ex.method()), ascii.path(ex.target()), scheme, authority, other);
+  }
+
+  /**
+   * The last method, path, content type and length as {@link AsciiString}s: calls on one connection
+   * nearly always repeat them. Event-loop confined.
+   */
+  private static final class AsciiCache {
+    private String method = "";
+    private AsciiString methodAscii = AsciiString.EMPTY_STRING;
+    private String path = "";
+    private AsciiString pathAscii = AsciiString.EMPTY_STRING;
+    private String contentType = "";
+    private AsciiString contentTypeAscii = AsciiString.EMPTY_STRING;
+    private int length = -1;
+    private AsciiString lengthAscii = AsciiString.EMPTY_STRING;
+
+    AsciiString method(String m) {
+      if (!m.equals(method)) {
+        method = m;
+        methodAscii = AsciiString.cached(m);
+      }
+      return methodAscii;
+    }
+
+    AsciiString path(String p) {
+      if (!p.equals(path)) {
+        path = p;
+        pathAscii = new AsciiString(p);
+      }
+      return pathAscii;
+    }
+
+    AsciiString contentType(String ct) {
+      if (!ct.equals(contentType)) {
+        contentType = ct;
+        contentTypeAscii = new AsciiString(ct);
+      }
+      return contentTypeAscii;
+    }
+
+    AsciiString length(int len) {
+      if (len != length) {
+        length = len;
+        lengthAscii = AsciiString.of(Integer.toString(len));
+      }
+      return lengthAscii;
+    }
   }
 
   private void onHeadersWritten(Exchange ex, int streamId, ChannelFuture f, boolean endStream) {
@@ -466,7 +560,7 @@ final class H2Connection extends NettyConnection {
     }
     try {
       if (h2.local().flowController().consumeBytes(stream, (int) n)) {
-        c.flush();
+        flushSoon(); // the WINDOW_UPDATE
       }
     } catch (Http2Exception e) {
       log.debug("{}: returning window to stream {} failed: {}", this, streamId, e.toString());
@@ -885,17 +979,41 @@ final class H2Connection extends NettyConnection {
     return v;
   }
 
-  private static String[] toStrings(Http2Headers headers) {
-    String[] out = new String[headers.size() * 2];
+  /**
+   * The response's fields as names and values alternating, pseudo-headers removed. A server sends
+   * nearly the same fields every time, so a string of the previous response on this connection at
+   * the same position is reused when it has the same characters: a response costs no new strings
+   * but for the values that change. On the event loop.
+   */
+  private String[] toStrings(Http2Headers headers) {
+    int pseudo = headers.status() != null ? 1 : 0;
+    String[] out = new String[Math.max(0, headers.size() - pseudo) * 2];
+    String[] prev = lastResponseHeaders;
     int n = 0;
     for (Map.Entry<CharSequence, CharSequence> e : headers) {
       CharSequence name = e.getKey();
       if (name.length() > 0 && name.charAt(0) == ':') {
         continue;
       }
-      out[n++] = name.toString();
-      out[n++] = e.getValue().toString();
+      if (n + 2 > out.length) {
+        out = java.util.Arrays.copyOf(out, n + 2);
+      }
+      out[n] = reuse(prev, n, name);
+      n++;
+      out[n] = reuse(prev, n, e.getValue());
+      n++;
     }
-    return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+    if (n != out.length) {
+      out = java.util.Arrays.copyOf(out, n);
+    }
+    lastResponseHeaders = out;
+    return out;
+  }
+
+  private static String reuse(String @Nullable [] prev, int i, CharSequence text) {
+    if (prev != null && i < prev.length && prev[i].contentEquals(text)) {
+      return prev[i];
+    }
+    return text.toString();
   }
 }

@@ -142,7 +142,7 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     if (loop.inEventLoop()) {
       startOnLoop(exchange);
     } else {
-      loop.execute(exchange.startTask);
+      loop.execute(exchange.startTask());
     }
   }
 

@@ -227,6 +227,80 @@ class H1ResponseParserTest {
   }
 
   @Test
+  void aRepeatedHeadReusesItsStringsAndReadsTheFieldsThatChanged() throws Exception {
+    Recorder r = new Recorder();
+    H1ResponseParser p = new H1ResponseParser(r, 65536);
+    String[] dates = {"Tue, 24 Nov 2026 11:00:00 GMT", "Tue, 24 Nov 2026 11:00:01 GMT"};
+    String[] lengths = {"5", "6"};
+    for (int i = 0; i < 4; i++) {
+      p.reset(false);
+      String date = dates[i / 2];
+      String length = lengths[i % 2];
+      String body = "hello!".substring(0, Integer.parseInt(length));
+      String resp =
+          "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: "
+              + date
+              + "\r\nContent-Length: "
+              + length
+              + "\r\n\r\n"
+              + body;
+      assertThat(feedSplit(p, resp, 20 + i)).as("response %d", i).isTrue();
+      assertThat(r.heads.get(i).headers())
+          .as("response %d", i)
+          .containsExactly("Server", "nginx", "Date", date, "Content-Length", length);
+      assertThat(r.heads.get(i).contentLength()).isEqualTo(body.length());
+    }
+    // Unchanged fields are the previous response's strings, not new ones.
+    assertThat(r.heads.get(1).headers()[1]).isSameAs(r.heads.get(0).headers()[1]);
+    assertThat(r.heads.get(1).headers()[3]).isSameAs(r.heads.get(0).headers()[3]);
+    assertThat(r.bodyText()).isEqualTo("hellohello!hellohello!");
+  }
+
+  @Test
+  void aFieldOfTheSameLengthButOtherBytesIsNotTakenForThePreviousOne() throws Exception {
+    Recorder r = new Recorder();
+    H1ResponseParser p = new H1ResponseParser(r, 65536);
+    p.reset(false);
+    feedSplit(p, "HTTP/1.1 200 OK\r\nX-A: abc\r\nContent-Length: 0\r\n\r\n", 0);
+    p.reset(false);
+    feedSplit(p, "HTTP/1.1 200 OK\r\nX-B: abd\r\nContent-Length: 0\r\n\r\n", 0);
+    p.reset(false);
+    feedSplit(p, "HTTP/1.1 200 OK\r\nX-B: \u00e9bd\r\nContent-Length: 0\r\n\r\n", 0);
+    assertThat(r.heads.get(1).headers()).containsExactly("X-B", "abd", "Content-Length", "0");
+    assertThat(r.heads.get(2).headers()).containsExactly("X-B", "\u00e9bd", "Content-Length", "0");
+  }
+
+  @Test
+  void aListOfEqualContentLengthsIsOneLength() throws Exception {
+    Recorder r = new Recorder();
+    H1ResponseParser p = new H1ResponseParser(r, 65536);
+    p.reset(false);
+    assertThat(feedSplit(p, "HTTP/1.1 200 OK\r\nContent-Length: 3 , 3,3\r\n\r\nabc", 0)).isTrue();
+    assertThat(r.heads.get(0).contentLength()).isEqualTo(3);
+    for (String bad : new String[] {"3, 4", "3,", ",3", "3 3", "1234567890123456789"}) {
+      H1ResponseParser q = new H1ResponseParser(new Recorder(), 65536);
+      q.reset(false);
+      String resp = "HTTP/1.1 200 OK\r\nContent-Length: " + bad + "\r\n\r\nabc";
+      assertThatThrownBy(() -> feedSplit(q, resp, 0))
+          .as(bad)
+          .isInstanceOf(H1ProtocolException.class);
+    }
+  }
+
+  @Test
+  void aSingleConnectionTokenIsReadWithoutAList() throws Exception {
+    Recorder r = new Recorder();
+    H1ResponseParser p = new H1ResponseParser(r, 65536);
+    for (String v : new String[] {"close", "Close", "keep-alive"}) {
+      p.reset(false);
+      feedSplit(p, "HTTP/1.1 200 OK\r\nConnection: " + v + "\r\nContent-Length: 0\r\n\r\n", 0);
+    }
+    assertThat(r.heads.get(0).mustClose()).isTrue();
+    assertThat(r.heads.get(1).mustClose()).isTrue();
+    assertThat(r.heads.get(2).mustClose()).isFalse();
+  }
+
+  @Test
   void aHeadLargerThanTheLimitIsRefused() {
     H1ResponseParser p = new H1ResponseParser(new Recorder(), 100);
     p.reset(false);

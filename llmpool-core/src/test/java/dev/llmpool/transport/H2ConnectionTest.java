@@ -9,6 +9,7 @@ import dev.llmpool.Timeouts;
 import dev.llmpool.time.ManualTicker;
 import dev.llmpool.time.Ticker;
 import io.netty.handler.codec.http2.Http2Error;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -430,6 +431,54 @@ class H2ConnectionTest {
         .containsEntry("ua", "llmpool-test")
         .containsEntry("authority", "127.0.0.1:" + server.port())
         .containsEntry("x", "t1");
+  }
+
+  @Test
+  void headersThatChangeFromCallToCallAreSentAndReadAfreshOnOneConnection() throws Exception {
+    List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              seen.add(
+                  s.headers.method()
+                      + " "
+                      + s.path()
+                      + " "
+                      + s.headers.get("content-type")
+                      + " "
+                      + s.headers.get("content-length")
+                      + " "
+                      + s.headers.get("x-n")
+                      + " "
+                      + s.body);
+              s.respond("r".repeat(1 + s.body.length()));
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    String[] bodies = {"{}", "{}", "{\"a\":1}", "{}"};
+    String[] paths = {"/a", "/a", "/b", "/a"};
+    for (int i = 0; i < bodies.length; i++) {
+      TestExchange ex =
+          new TestExchange(
+                  i == 1 ? "PUT" : "POST",
+                  paths[i],
+                  bodies[i].getBytes(StandardCharsets.UTF_8),
+                  Long.MAX_VALUE / 2)
+              .header("x-n", Integer.toString(i));
+      c.start(ex);
+      assertThat(await(ex).failure()).as("call %d", i).isNull();
+      String length = Integer.toString(1 + bodies[i].length());
+      assertThat(ex.responseHeaders).as("call %d", i).containsExactly("content-length", length);
+      assertThat(ex.bodyText()).isEqualTo("r".repeat(1 + bodies[i].length()));
+    }
+    assertThat(seen)
+        .containsExactly(
+            "POST /a application/json 2 0 {}",
+            "PUT /a application/json 2 1 {}",
+            "POST /b application/json 7 2 {\"a\":1}",
+            "POST /a application/json 2 3 {}");
+    assertThat(server.connections.get()).isEqualTo(1);
   }
 
   @Test

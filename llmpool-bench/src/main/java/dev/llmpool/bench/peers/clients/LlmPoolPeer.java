@@ -57,7 +57,8 @@ public final class LlmPoolPeer implements PeerClientFactory {
             + " (netty-tcnative on the bench's class path) and epoll, llmpool's defaults when"
             + " present; default I/O threads",
         "baseUrl(the listener), bearerToken(…), defaultHeader(x-bench-cell, …); each call"
-            + " HttpRequest.post(path).json(body)");
+            + " HttpRequest.post(path).json(body); the answer is read whole into the"
+            + " HttpResponse's byte[] (its length taken with bodyLength(), not copied by body())");
   }
 
   @Override
@@ -90,6 +91,7 @@ public final class LlmPoolPeer implements PeerClientFactory {
     private final String baseOrigin;
     private final byte[] chatBody;
     private final byte[] streamBody;
+    private volatile @Nullable Target2 lastTarget;
 
     Client(LlmPool pool, URI base, Target target) {
       this.pool = pool;
@@ -98,10 +100,19 @@ public final class LlmPoolPeer implements PeerClientFactory {
       this.streamBody = target.streamBody();
     }
 
-    /** The target as an application writes it: relative to the base URL, absolute elsewhere. */
+    /**
+     * The target as an application writes it: a constant path relative to the base URL (the harness
+     * sends one URI per cell, so the last one is remembered), absolute for other origins.
+     */
     private String target(URI uri) {
+      Target2 last = lastTarget;
+      if (last != null && last.uri == uri) {
+        return last.target;
+      }
       String s = uri.toString();
-      return s.startsWith(baseOrigin + "/") ? s.substring(baseOrigin.length()) : s;
+      String t = s.startsWith(baseOrigin + "/") ? s.substring(baseOrigin.length()) : s;
+      lastTarget = new Target2(uri, t);
+      return t;
     }
 
     @Override
@@ -112,7 +123,8 @@ public final class LlmPoolPeer implements PeerClientFactory {
                 if (e != null) {
                   outcome.failed(e);
                 } else {
-                  outcome.completed(r.status(), r.body().length);
+                  // The whole body is in the response's array; body() would copy it again.
+                  outcome.completed(r.status(), r.bodyLength());
                 }
               });
     }
@@ -136,6 +148,8 @@ public final class LlmPoolPeer implements PeerClientFactory {
       pool.close();
     }
   }
+
+  private record Target2(URI uri, String target) {}
 
   /** Hands each piece to the sink as it arrives; lets the next one in after each. */
   private static final class Reader implements Flow.Subscriber<ByteBuffer> {
