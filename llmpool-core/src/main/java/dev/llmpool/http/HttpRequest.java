@@ -202,8 +202,12 @@ public final class HttpRequest {
     private Builder(String method, String target) {
       Objects.requireNonNull(method, "method");
       Objects.requireNonNull(target, "target");
-      HttpHeaders.checkName(method);
-      this.method = method.toUpperCase(Locale.ROOT);
+      this.method =
+          switch (method) {
+            // The usual methods, already valid upper-case tokens: no check per call.
+            case "POST", "GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS" -> method;
+            default -> HttpHeaders.checkName(method).toUpperCase(Locale.ROOT);
+          };
       this.absolute = target.contains("://");
       this.target = absolute ? checkUrl(target) : checkPath(target);
     }

@@ -108,6 +108,10 @@ final class H1ResponseParser {
   private int status;
   private int minorVersion;
   private String[] headers = new String[32];
+
+  /** The header line being parsed, copied out of the received buffer; reused. */
+  private byte[] scratch = new byte[256];
+
   private int headerSize;
   private long remaining;
   private int trailerBytes;
@@ -364,34 +368,42 @@ final class H1ResponseParser {
   private void parseHeaderLine() throws H1ProtocolException {
     ByteBuf b = lineSrc;
     int s = lineStart;
-    int end = s + lineLen;
-    byte first = b.getByte(s);
+    int len = lineLen;
+    // One copy of the line into a reused array: the scans below then cost no bounds and
+    // reference-count check per byte, as ByteBuf.getByte does.
+    byte[] a = scratch;
+    if (a.length < len) {
+      a = new byte[Math.max(len, a.length * 2)];
+      scratch = a;
+    }
+    b.getBytes(s, a, 0, len);
+    byte first = a[0];
     if (first == ' ' || first == '\t') {
       // Obsolete line folding: the line continues the previous field value.
       if (headerSize == 0) {
         throw new H1ProtocolException("header continuation line without a field");
       }
-      String more = trimmed(b, s, end, -1);
+      String more = trimmed(a, 0, len, -1);
       String prev = headers[headerSize - 1];
       headers[headerSize - 1] = more.isEmpty() ? prev : prev + " " + more;
       return;
     }
     int colon = -1;
-    for (int i = s; i < end; i++) {
-      byte c = b.getByte(i);
+    for (int i = 0; i < len; i++) {
+      byte c = a[i];
       if (c == ':') {
         colon = i;
         break;
       }
       if (!isTokenChar(c)) {
-        throw new H1ProtocolException("malformed header field name: " + nameOnly(b, s, end));
+        throw new H1ProtocolException("malformed header field name: " + nameOnly(b, s, s + len));
       }
     }
-    if (colon <= s) {
-      throw new H1ProtocolException("malformed header field: " + nameOnly(b, s, end));
+    if (colon <= 0) {
+      throw new H1ProtocolException("malformed header field: " + nameOnly(b, s, s + len));
     }
-    String name = text(b, s, colon - s, headerSize);
-    String value = trimmed(b, colon + 1, end, headerSize + 1);
+    String name = text(a, 0, colon, headerSize);
+    String value = trimmed(a, colon + 1, len, headerSize + 1);
     if (headerSize + 2 > headers.length) {
       headers = Arrays.copyOf(headers, headers.length * 2);
     }
@@ -400,48 +412,48 @@ final class H1ResponseParser {
   }
 
   /**
-   * The field text at {@code b[from, from + len)}. A server sends nearly the same head every time,
+   * The field text at {@code a[from, from + len)}. A server sends nearly the same head every time,
    * so the previous response's string in the same {@code slot} of {@link #headers} is reused when
    * its characters are these bytes: a response head then costs no new strings (the values that
    * change, like Date, still get new ones). {@code slot} -1: always a new string.
    */
-  private String text(ByteBuf b, int from, int len, int slot) {
+  private String text(byte[] a, int from, int len, int slot) {
     if (slot >= 0 && slot < headers.length) {
       String prev = headers[slot];
-      if (prev != null && sameText(prev, b, from, len)) {
+      if (prev != null && sameText(prev, a, from, len)) {
         return prev;
       }
     }
-    return b.toString(from, len, StandardCharsets.ISO_8859_1);
+    return new String(a, from, len, StandardCharsets.ISO_8859_1);
   }
 
-  /** Whether {@code s} is the ISO-8859-1 decoding of {@code b[from, from + len)}. */
-  static boolean sameText(String s, ByteBuf b, int from, int len) {
+  /** Whether {@code s} is the ISO-8859-1 decoding of {@code a[from, from + len)}. */
+  private static boolean sameText(String s, byte[] a, int from, int len) {
     if (s.length() != len) {
       return false;
     }
     for (int i = 0; i < len; i++) {
-      if (s.charAt(i) != (char) (b.getByte(from + i) & 0xff)) {
+      if (s.charAt(i) != (char) (a[from + i] & 0xff)) {
         return false;
       }
     }
     return true;
   }
 
-  private String trimmed(ByteBuf b, int from, int to, int slot) throws H1ProtocolException {
-    while (from < to && isOws(b.getByte(from))) {
+  private String trimmed(byte[] a, int from, int to, int slot) throws H1ProtocolException {
+    while (from < to && isOws(a[from])) {
       from++;
     }
-    while (to > from && isOws(b.getByte(to - 1))) {
+    while (to > from && isOws(a[to - 1])) {
       to--;
     }
     for (int i = from; i < to; i++) {
-      byte c = b.getByte(i);
+      byte c = a[i];
       if (c == 0 || c == '\r' || c == '\n') {
         throw new H1ProtocolException("control character in a header value");
       }
     }
-    return text(b, from, to - from, slot);
+    return text(a, from, to - from, slot);
   }
 
   /** Handles the end of a head; returns true when the response is complete (no body). */
