@@ -341,7 +341,7 @@ public final class PoolMonitor implements PoolObserver {
                 + o.host()
                 + ':'
                 + o.port()
-                + "\") so that one connection carries many calls");
+                + "\") (with http2 on) so that one connection carries many calls");
       }
     }
     StringBuilder sb = new StringBuilder();

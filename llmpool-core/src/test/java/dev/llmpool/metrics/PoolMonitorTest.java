@@ -236,7 +236,7 @@ class PoolMonitorTest {
         .asString()
         .contains(
             "if http://localhost:8000 speaks HTTP/2 without TLS, use"
-                + " h2cPriorKnowledge(\"localhost:8000\")");
+                + " h2cPriorKnowledge(\"localhost:8000\") (with http2 on)");
   }
 
   @Test

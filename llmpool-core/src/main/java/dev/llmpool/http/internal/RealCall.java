@@ -1,5 +1,6 @@
 package dev.llmpool.http.internal;
 
+import dev.llmpool.CallCancelledException;
 import dev.llmpool.ConnectionLostException;
 import dev.llmpool.EventListener;
 import dev.llmpool.LlmPoolException;
@@ -328,6 +329,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (pendingFailure != null) {
       failure = pendingFailure;
     }
+    if (failure != null && isCancelled() && !(failure instanceof CallCancelledException)) {
+      // The transport ends an abandoned exchange as lost; to the caller and the listener it is a
+      // cancellation (metrics must not count it as a network failure).
+      failure = cancelled(failure.phase(), failure.requestMayHaveBeenProcessed());
+    }
     if (failure == null && listening) {
       long bytes = responseBodyReceived();
       safe(() -> listener.responseBodyEnd(this, bytes));
@@ -430,7 +436,7 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   }
 
   LlmPoolException cancelled(Phase phase, boolean processed) {
-    return new LlmPoolException(phase, origin, "the call was cancelled", processed, null);
+    return new CallCancelledException(phase, origin, processed);
   }
 
   private LlmPoolException totalTimeout(boolean processed) {
