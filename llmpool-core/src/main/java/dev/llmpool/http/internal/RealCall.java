@@ -169,7 +169,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
 
   void start() {
     if (listening) {
-      safe(() -> listener.callStart(this));
+      try {
+        listener.callStart(this);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     acquire();
   }
@@ -230,7 +234,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     lease = l;
     leasedConnection = conn;
     if (listening) {
-      safe(() -> listener.connectionAcquired(this, conn, l.reused(), l.waitedNanos()));
+      try {
+        listener.connectionAcquired(this, conn, l.reused(), l.waitedNanos());
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     status = 0;
     acc = EMPTY;
@@ -244,11 +252,16 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   @Override
   protected void onRequestWritten(long bodyBytes) {
     if (listening) {
-      safe(
-          () -> {
-            listener.requestHeadersEnd(this);
-            listener.requestBodyEnd(this, bodyBytes);
-          });
+      try {
+        listener.requestHeadersEnd(this);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
+      try {
+        listener.requestBodyEnd(this, bodyBytes);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
   }
 
@@ -258,7 +271,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     this.http2 = http2;
     this.responseHeaders = HttpAccess.get().headers(headers);
     if (listening) {
-      safe(() -> listener.responseHeadersEnd(this, status));
+      try {
+        listener.responseHeadersEnd(this, status);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     if (streaming) {
       StreamBody s = new StreamBody(this, engine, status, responseHeaders, version());
@@ -335,8 +352,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       failure = cancelled(failure.phase(), failure.requestMayHaveBeenProcessed());
     }
     if (failure == null && listening) {
-      long bytes = responseBodyReceived();
-      safe(() -> listener.responseBodyEnd(this, bytes));
+      try {
+        listener.responseBodyEnd(this, responseBodyReceived());
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     Lease l = lease;
     NettyConnection conn = leasedConnection;
@@ -349,7 +369,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
         l.discard();
       }
       if (listening && conn != null) {
-        safe(() -> listener.connectionReleased(this, conn));
+        try {
+          listener.connectionReleased(this, conn);
+        } catch (RuntimeException e) {
+          listenerFailed(e);
+        }
       }
     }
     if (failure == null) {
@@ -360,10 +384,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       attempt++;
       String reason = failure.getMessage();
       if (listening) {
-        int a = attempt;
-        safe(
-            () ->
-                listener.retry(this, reason == null ? "not processed" : reason, Duration.ZERO, a));
+        try {
+          listener.retry(this, reason == null ? "not processed" : reason, Duration.ZERO, attempt);
+        } catch (RuntimeException e) {
+          listenerFailed(e);
+        }
       }
       log.debug("call {} to {}: re-sending (attempt {}): {}", id, origin, attempt, reason);
       acquire();
@@ -408,10 +433,14 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     }
     finished = true;
     if (listening) {
-      if (failure == null) {
-        safe(() -> listener.callEnd(this));
-      } else {
-        safe(() -> listener.callFailed(this, failure));
+      try {
+        if (failure == null) {
+          listener.callEnd(this);
+        } else {
+          listener.callFailed(this, failure);
+        }
+      } catch (RuntimeException e) {
+        listenerFailed(e);
       }
     }
     engine.callEnded();
@@ -471,11 +500,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     return t;
   }
 
-  private static void safe(Runnable event) {
-    try {
-      event.run();
-    } catch (RuntimeException e) {
-      log.warn("event listener threw; ignored", e);
-    }
+  /**
+   * A listener threw: logged and ignored. Events are emitted inline (no lambda per event), so that
+   * even a listener costs no allocation on the call's path.
+   */
+  private static void listenerFailed(RuntimeException e) {
+    log.warn("event listener threw; ignored", e);
   }
 }
