@@ -165,7 +165,14 @@ public final class LlmPool implements AutoCloseable {
     register();
     monitor.start();
     if (metrics != null) {
-      metrics.poolStarted(this);
+      try {
+        metrics.poolStarted(this);
+      } catch (RuntimeException e) {
+        // A sink that refuses this pool (one that already reports another) fails the build;
+        // nothing of this pool may be left running.
+        var unused = closeAsync();
+        throw e;
+      }
     }
     log.debug(
         "llmpool {} to {}: {} I/O, TLS {}",
