@@ -344,9 +344,8 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   @Override
   protected void onEnd(@Nullable LlmPoolException failure, boolean reusable) {
     if (pendingFailure != null) {
-      failure = pendingFailure;
-    }
-    if (failure != null && isCancelled() && !(failure instanceof CallCancelledException)) {
+      failure = pendingFailure; // the call itself abandoned the exchange (body too large)
+    } else if (failure != null && isCancelled() && !(failure instanceof CallCancelledException)) {
       // The transport ends an abandoned exchange as lost; to the caller and the listener it is a
       // cancellation (metrics must not count it as a network failure).
       failure = cancelled(failure.phase(), failure.requestMayHaveBeenProcessed());
