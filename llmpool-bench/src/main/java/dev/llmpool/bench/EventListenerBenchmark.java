@@ -5,6 +5,8 @@ import dev.llmpool.EventListener;
 import dev.llmpool.LlmPool;
 import dev.llmpool.http.HttpRequest;
 import dev.llmpool.http.HttpResponse;
+import dev.llmpool.micrometer.LlmPoolMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
 import java.util.Locale;
@@ -30,8 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * What the event listener costs per call on a reused connection: one small chat-completion POST
  * through {@code LlmPool.send} against the in-process {@link BenchHttpServer}, with no listener
- * ({@code NONE}), a listener that does nothing ({@code NOOP}), and one that counts every event
- * ({@code COUNTING}, proving the events fire: it prints events per call).
+ * ({@code NONE}), a listener that does nothing ({@code NOOP}), one that counts every event ({@code
+ * COUNTING}, proving the events fire: it prints events per call), and llmpool-micrometer's {@code
+ * LlmPoolMetrics} on a {@code SimpleMeterRegistry} ({@code MICROMETER}: what full metrics cost).
  *
  * <p>Run with {@code -prof gc}: {@code gc.alloc.rate.norm} counts every thread (the server's too),
  * but the server does the same work in every variant, so the difference between two variants is
@@ -52,7 +55,7 @@ public class EventListenerBenchmark {
   @Param({"HTTP_1_1", "H2C"})
   public String protocol;
 
-  @Param({"NONE", "NOOP", "COUNTING"})
+  @Param({"NONE", "NOOP", "COUNTING", "MICROMETER"})
   public String listener;
 
   private BenchHttpServer server;
@@ -80,6 +83,7 @@ public class EventListenerBenchmark {
       case "NONE" -> {}
       case "NOOP" -> b.eventListener(new EventListener() {});
       case "COUNTING" -> b.eventListener(new Counting(events));
+      case "MICROMETER" -> b.metrics(new LlmPoolMetrics(new SimpleMeterRegistry()));
       default -> throw new IllegalArgumentException(listener);
     }
     pool = (h2 ? b.h2cPriorKnowledge("127.0.0.1") : b.http2(false)).build();

@@ -57,10 +57,21 @@ final class Attributes {
     if (protocol == null) {
       return NONE;
     }
-    if (protocol.startsWith("HTTP/")) {
-      return protocol.substring("HTTP/".length());
+    return switch (protocol) {
+      case "HTTP/1.1" -> "1.1";
+      case "HTTP/2" -> "2";
+      case "HTTP/1.0" -> "1.0";
+      default -> OTHER;
+    };
+  }
+
+  /** "100" to "599", made once: a status is turned into a tag value on every call. */
+  private static final String[] STATUSES = new String[600];
+
+  static {
+    for (int i = 100; i < STATUSES.length; i++) {
+      STATUSES[i] = Integer.toString(i);
     }
-    return OTHER;
   }
 
   /** The status code as digits, or empty when no response arrived. */
@@ -68,7 +79,7 @@ final class Attributes {
     if (status == 0) {
       return NONE;
     }
-    return status >= 100 && status <= 599 ? Integer.toString(status) : OTHER;
+    return status >= 100 && status <= 599 ? STATUSES[status] : OTHER;
   }
 
   /**

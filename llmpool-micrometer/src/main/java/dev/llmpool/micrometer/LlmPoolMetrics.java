@@ -720,7 +720,6 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
       if (s == null) {
         return;
       }
-      s.active.decrementAndGet();
       long elapsed = clock.monotonicTime() - s.startNanos;
       Timer t =
           requestTimer(
@@ -733,6 +732,7 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
       if (t != null) {
         t.record(Math.max(0, elapsed), TimeUnit.NANOSECONDS);
       }
+      s.active.decrementAndGet(); // last: the call is counted in the timer once it is not active
     }
   }
 
