@@ -6,9 +6,6 @@ import dev.llmpool.http.HttpResponse;
 import dev.llmpool.http.StreamingResponse;
 import dev.llmpool.http.internal.HttpEngine;
 import dev.llmpool.http.internal.LeaseSource;
-import dev.llmpool.metrics.InstrumentedConnections;
-import dev.llmpool.metrics.PoolMonitor;
-import dev.llmpool.pool.ConnectionFactory;
 import dev.llmpool.llm.ChatClient;
 import dev.llmpool.llm.ChatObserver;
 import dev.llmpool.llm.ChatOptions;
@@ -20,6 +17,9 @@ import dev.llmpool.llm.internal.ChatEndpoint;
 import dev.llmpool.llm.internal.DefaultChatClient;
 import dev.llmpool.llm.internal.RateLimitPacer;
 import dev.llmpool.llm.internal.SseParser;
+import dev.llmpool.metrics.InstrumentedConnections;
+import dev.llmpool.metrics.PoolMonitor;
+import dev.llmpool.pool.ConnectionFactory;
 import dev.llmpool.pool.ConnectionPool;
 import dev.llmpool.pool.Lease;
 import dev.llmpool.time.Scheduler;
@@ -187,7 +187,7 @@ public final class LlmPool implements AutoCloseable {
                 (int) b.maxResponseBodySize,
                 ChatClientSettings.DEFAULT_MAX_ERROR_BYTES,
                 SseParser.DEFAULT_MAX_EVENT_BYTES)
-            .withObserver(b.chatObserver);
+            .withObserver(both(b.chatObserver, metrics == null ? null : metrics.chatObserver()));
     register();
     monitor.start();
     if (metrics != null) {
@@ -221,6 +221,28 @@ public final class LlmPool implements AutoCloseable {
                     }
                   });
     }
+  }
+
+  /**
+   * The user's chat observer and the metrics sink's, each shielded from the other's exception; null
+   * when neither is set, so that calls measure nothing.
+   */
+  private static @Nullable ChatObserver both(
+      @Nullable ChatObserver mine, @Nullable ChatObserver sink) {
+    if (mine == null) {
+      return sink;
+    }
+    if (sink == null) {
+      return mine;
+    }
+    return o -> {
+      try {
+        mine.chatEnded(o);
+      } catch (RuntimeException e) {
+        log.warn("chat observer threw; ignored", e);
+      }
+      sink.chatEnded(o);
+    };
   }
 
   /** A builder with the defaults. */
