@@ -736,8 +736,8 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
           out = Objects.requireNonNull(outputTokens);
         }
       }
-      in.record(u.inputTokens());
-      out.record(u.outputTokens());
+      in.record((double) u.inputTokens());
+      out.record((double) u.outputTokens());
     }
 
     private DistributionSummary tokenSummary(MeterRegistry r, String type) {
