@@ -744,7 +744,19 @@ public final class LlmPool implements AutoCloseable {
       if (token.isBlank()) {
         throw new IllegalArgumentException("bearerToken is empty");
       }
-      this.bearerToken = token.trim();
+      String t = token.trim();
+      for (int i = 0; i < t.length(); i++) {
+        char c = t.charAt(i);
+        if (c < 0x20 || c == 0x7f || c > 0xff) {
+          // A line break would put a header of the caller's choosing on the wire. Never echo the
+          // token: it is a credential.
+          throw new IllegalArgumentException(
+              "bearerToken has an illegal character at index "
+                  + i
+                  + " (control characters such as CR and LF are not allowed in a header value)");
+        }
+      }
+      this.bearerToken = t;
       return this;
     }
 

@@ -22,11 +22,13 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.channels.ClosedChannelException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 import org.jspecify.annotations.Nullable;
@@ -249,7 +251,7 @@ final class ConnectAttempt {
         e =
             new TlsException(
                 origin,
-                "TLS handshake with " + address + " failed: " + describe(cause),
+                "TLS handshake with " + address + " failed: " + describeTls(cause),
                 false,
                 cause);
       }
@@ -369,6 +371,29 @@ final class ConnectAttempt {
     } catch (RuntimeException e) {
       log.warn("event listener threw; ignored", e);
     }
+  }
+
+  /**
+   * A handshake failure in words: a server that hangs up mid-handshake (an overloaded proxy, a port
+   * that is not TLS) surfaces from Netty as a closed-channel exception with no message, which would
+   * read like an internal error.
+   */
+  static String describeTls(@Nullable Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ClosedChannelException) {
+        return "the server closed the connection during the TLS handshake";
+      }
+      String m = c.getMessage();
+      if (c instanceof SSLHandshakeException
+          && m != null
+          && m.contains("terminated the handshake")) {
+        return "the server closed the connection during the TLS handshake";
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return describe(t);
   }
 
   private static String describe(@Nullable Throwable t) {

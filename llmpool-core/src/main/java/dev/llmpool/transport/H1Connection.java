@@ -301,6 +301,9 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
       readPaused = false;
       channel.config().setAutoRead(true);
     }
+    if (ex.outstanding <= 0 && !ex.responseComplete) {
+      armWatchdog(deadlineOf(ex)); // the reader waits again: the read timeout runs again
+    }
   }
 
   /** The response is complete; {@code straggling} when bytes followed it. */
@@ -370,7 +373,9 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
       return;
     }
     closeAfterExchange = true;
-    if (parser.eof()) {
+    // A body delimited by the connection's end is complete only at a clean close (FIN): a reset
+    // or an I/O error (lastError) cuts it short.
+    if (lastError == null && parser.eof()) {
       ex.responseComplete = true;
       finish(ex, null);
       return;

@@ -262,6 +262,30 @@ final class H2Connection extends NettyConnection {
       closeIfDrained();
       return;
     }
+    byte[] body = ex.body();
+    Http2Headers headers = requestHeaders(ex, body);
+    long headerLimit = handler.encoder().configuration().headersConfiguration().maxHeaderListSize();
+    if (headerLimit < Http2CodecUtil.MAX_HEADER_LIST_SIZE) {
+      long size = headerListSize(headers);
+      if (size > headerLimit) {
+        // The server would reset the stream or the connection for it (and Netty's encoder
+        // refuses it): no stream is used, the call fails now, saying why; re-sending cannot help.
+        endExchange(
+            ex,
+            new HttpProtocolException(
+                origin,
+                "the request headers ("
+                    + size
+                    + " bytes as HTTP/2 counts them) exceed the server's"
+                    + " SETTINGS_MAX_HEADER_LIST_SIZE ("
+                    + headerLimit
+                    + " bytes); the request was not sent",
+                false,
+                null),
+            true);
+        return;
+      }
+    }
     int streamId = h2.local().incrementAndGetNextStreamId();
     if (streamId < 0) {
       // Stream ids exhausted: this connection is done; the pool opens another.
@@ -274,8 +298,6 @@ final class H2Connection extends NettyConnection {
     if (++streamsCreated >= budget.limit() && healthy) {
       notifyNoNewExchanges(); // the last stream the server will accept here
     }
-    byte[] body = ex.body();
-    Http2Headers headers = requestHeaders(ex, body);
     handler
         .encoder()
         .writeHeaders(c, streamId, headers, 0, body == null, c.newPromise())
@@ -290,6 +312,15 @@ final class H2Connection extends NettyConnection {
     if (!ex.ended) {
       armWatchdog(deadlineOf(ex));
     }
+  }
+
+  /** RFC 9113 §6.5.2: the sum of each field's name and value octets plus 32. */
+  private static long headerListSize(Http2Headers headers) {
+    long size = 0;
+    for (Map.Entry<CharSequence, CharSequence> e : headers) {
+      size += e.getKey().length() + e.getValue().length() + 32L;
+    }
+    return size;
   }
 
   private Http2Headers requestHeaders(Exchange ex, byte @Nullable [] body) {
@@ -459,6 +490,9 @@ final class H2Connection extends NettyConnection {
     if (streamId <= 0 || streams.get(streamId) != ex) {
       return;
     }
+    if (ex.outstanding == 0 && !ex.responseComplete) {
+      armWatchdog(deadlineOf(ex)); // the reader waits again: the read timeout runs again
+    }
     Http2Stream stream = h2.stream(streamId);
     ChannelHandlerContext c = ctx;
     if (stream == null || stream.state() == Http2Stream.State.CLOSED || c == null) {
@@ -519,10 +553,7 @@ final class H2Connection extends NettyConnection {
   private LlmPoolException lostFailure(Exchange ex, String what, @Nullable Throwable cause) {
     if (aboveGoAway(ex)) {
       return notSent(
-          "the server's GOAWAY (last stream "
-              + h2.local().lastStreamKnownByPeer()
-              + ") shows it did not process stream "
-              + ex.streamId,
+          "the server's " + goAwayDescription() + " shows it did not process stream " + ex.streamId,
           null);
     }
     if (!ex.requestWritten && !ex.responseStarted) {
@@ -542,11 +573,48 @@ final class H2Connection extends NettyConnection {
                 : ", before the response arrived")
             + " on stream "
             + ex.streamId
-            + (h2.goAwayReceived()
-                ? " (GOAWAY last-stream-id " + h2.local().lastStreamKnownByPeer() + ")"
-                : ""),
+            + (h2.goAwayReceived() ? " (" + goAwayDescription() + ")" : ""),
         true,
         cause);
+  }
+
+  /**
+   * The GOAWAY received, for messages: error code, last stream id and the server's debug data (for
+   * nginx, e.g. why it gave up on the connection).
+   */
+  private String goAwayDescription() {
+    StringBuilder b =
+        new StringBuilder("GOAWAY ")
+            .append(errorName(goAwayError))
+            .append(", last-stream-id ")
+            .append(h2.local().lastStreamKnownByPeer());
+    if (!goAwayDebug.isEmpty()) {
+      b.append(", debug data \"").append(goAwayDebug).append('"');
+    }
+    return b.toString();
+  }
+
+  private static String errorName(long code) {
+    Http2Error e = Http2Error.valueOf(code);
+    return e != null ? e.name() : "0x" + Long.toHexString(code);
+  }
+
+  /**
+   * A GOAWAY's debug data as text for a message: at most {@value #MAX_DEBUG_CHARS} printable ASCII
+   * characters (anything else becomes '?'), so that a server cannot put control characters or a
+   * megabyte into an exception message.
+   */
+  static String sanitisedDebugData(ByteBuf data) {
+    int n = Math.min(data.readableBytes(), MAX_DEBUG_CHARS);
+    StringBuilder b = new StringBuilder(n + 3);
+    for (int i = 0; i < n; i++) {
+      int c = data.getByte(data.readerIndex() + i) & 0xFF;
+      b.append(c >= 0x20 && c < 0x7F ? (char) c : '?');
+    }
+    if (data.readableBytes() > n) {
+      b.append("...");
+    }
+    return b.toString().strip();
   }
 
   private boolean aboveGoAway(Exchange ex) {
@@ -691,7 +759,9 @@ final class H2Connection extends NettyConnection {
         }
         ex.headDelivered = true;
         CharSequence cl = headers.get(CONTENT_LENGTH);
-        if (cl != null) {
+        // RFC 9110 §8.6: in a response to HEAD, and in 204 and 304, Content-Length describes the
+        // representation, not a body: such a response has none.
+        if (cl != null && !noBody(ex, status)) {
           try {
             ex.bodyExpected = Long.parseLong(cl.toString().trim());
           } catch (NumberFormatException e) {
@@ -834,14 +904,28 @@ final class H2Connection extends NettyConnection {
 
   private boolean settingsSeen;
 
+  /** The received GOAWAY's error code and sanitised debug data; event-loop confined. */
+  private long goAwayError;
+
+  private String goAwayDebug = "";
+
+  private static final int MAX_DEBUG_CHARS = 200;
+
   /** Stream and connection events from Netty's connection model. */
   private final class StreamListener extends Http2ConnectionAdapter {
     @Override
     public void onGoAwayReceived(int lastStreamId, long errorCode, ByteBuf debugData) {
+      goAwayError = errorCode;
+      goAwayDebug = sanitisedDebugData(debugData);
       log.debug(
           "{}: GOAWAY last-stream-id={} error={}", H2Connection.this, lastStreamId, errorCode);
       capacity = 0;
-      if (errorCode == Http2Error.NO_ERROR.code() && lastStreamId >= FIRST_STREAM_ID) {
+      // Only a GOAWAY that comes while streams are in flight can be a server's requests-per-
+      // connection limit; one on an idle connection is an idle timeout (nginx's
+      // keepalive_timeout) and says nothing about how many streams a connection may carry.
+      if (errorCode == Http2Error.NO_ERROR.code()
+          && lastStreamId >= FIRST_STREAM_ID
+          && !streams.isEmpty()) {
         budget.goAway((lastStreamId - FIRST_STREAM_ID) / 2 + 1);
       }
       notifyNoNewExchanges();
@@ -867,6 +951,10 @@ final class H2Connection extends NettyConnection {
         loop.execute(H2Connection.this::closeIfDrained);
       }
     }
+  }
+
+  private static boolean noBody(Exchange ex, int status) {
+    return status == 204 || status == 304 || "HEAD".equals(ex.method());
   }
 
   private static int statusOf(Http2Headers headers) {

@@ -185,7 +185,10 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     if (!ex.requestWritten && !ex.responseComplete) {
       d = Math.min(d, ex.writeStartNanos + writeTimeoutNanos);
     }
-    if ((ex.requestWritten || ex.responseStarted) && !ex.responseComplete) {
+    if ((ex.requestWritten || ex.responseStarted) && !ex.responseComplete && ex.outstanding == 0) {
+      // The read timeout measures the server's silence while the reader waits for bytes: while
+      // the reader holds body bytes it has not taken (and backpressure may hold the server back),
+      // its own pause does not count. It runs again from the moment the reader took everything.
       d = Math.min(d, ex.lastProgressNanos + readTimeoutNanos);
     }
     return d;

@@ -48,6 +48,9 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   private static final Logger log = LoggerFactory.getLogger(RealCall.class);
   private static final byte[] EMPTY = new byte[0];
 
+  /** The most allocated for a response body before its bytes arrive. */
+  static final int INITIAL_BODY_BUFFER = 64 * 1024;
+
   private final HttpEngine engine;
   private final HttpRequest request;
   private final Origin origin;
@@ -292,7 +295,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       return;
     }
     if (expected > 0) {
-      acc = new byte[(int) expected];
+      // The announced length is the server's word, not bytes in hand: reserve at most a chunk
+      // now and grow as the body arrives, so that a server announcing large bodies and sending
+      // none cannot hold maxResponseBodySize per call.
+      acc = new byte[(int) Math.min(expected, INITIAL_BODY_BUFFER)];
     }
   }
 
@@ -314,10 +320,12 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
         return;
       }
       if (total > acc.length) {
-        acc =
-            Arrays.copyOf(
-                acc,
-                (int) Math.min(Math.max(total, acc.length * 2L + 8192), Integer.MAX_VALUE - 8));
+        long want = Math.max(total, acc.length * 2L + 8192);
+        long expected = responseContentLength();
+        if (expected >= total) {
+          want = Math.min(want, expected); // never beyond the announced length
+        }
+        acc = Arrays.copyOf(acc, (int) Math.min(want, Integer.MAX_VALUE - 8));
       }
       data.readBytes(acc, accLength, n);
       accLength += n;
