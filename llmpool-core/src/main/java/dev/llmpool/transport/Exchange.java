@@ -138,7 +138,7 @@ public abstract class Exchange {
   /** Name of request header {@code i}, as given (validated: a token). */
   public abstract String headerName(int i);
 
-  /** Value of request header {@code i} (validated: no CR, LF or NUL; ISO-8859-1). */
+  /** Value of request header {@code i} (validated: no control character but HTAB; ISO-8859-1). */
   public abstract String headerValue(int i);
 
   /** The request body, or null for none. The transport does not modify it. */
