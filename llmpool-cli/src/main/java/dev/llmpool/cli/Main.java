@@ -13,10 +13,17 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Warm, bounded, observable HTTP connections to LLM APIs.",
-    subcommands = {DemoCommand.class, MockCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      BenchCommand.class,
+      MockCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Runnable {
 
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @SuppressWarnings("NullAway.Init") // injected by picocli before run()
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {

@@ -22,10 +22,43 @@ class MainTest {
   }
 
   @Test
-  void demoRunsAndExitsZero() {
-    Result r = run("demo");
-    assertThat(r.code()).isZero();
-    assertThat(r.out()).contains("llmpool demo");
+  void demoAndBenchHaveHelp() {
+    Result demo = run("demo", "--help");
+    assertThat(demo.code()).isZero();
+    assertThat(demo.out())
+        .contains("Usage: llmpool demo")
+        .contains("--rtt")
+        .contains("--agents")
+        .contains("--calls-per-agent")
+        .contains("--concurrency")
+        .contains("--json")
+        .contains("--report")
+        .contains("--base-url")
+        .contains("--model");
+    Result bench = run("bench", "--help");
+    assertThat(bench.code()).isZero();
+    for (String flag :
+        new String[] {
+          "--url",
+          "--http1",
+          "--http2",
+          "--concurrency",
+          "--requests",
+          "--duration",
+          "--rate",
+          "--max-connections",
+          "--max-per-host",
+          "--max-idle",
+          "--keep-alive-expiry",
+          "--pool-timeout",
+          "--cacert",
+          "--header",
+          "--body",
+          "--stream",
+          "--json"
+        }) {
+      assertThat(bench.out()).as(flag).contains(flag);
+    }
   }
 
   @Test
@@ -39,6 +72,6 @@ class MainTest {
   void noSubcommandPrintsUsage() {
     Result r = run();
     assertThat(r.code()).isZero();
-    assertThat(r.out()).contains("Usage: llmpool").contains("demo");
+    assertThat(r.out()).contains("Usage: llmpool").contains("demo").contains("bench");
   }
 }
