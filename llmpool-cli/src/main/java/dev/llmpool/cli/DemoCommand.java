@@ -366,6 +366,9 @@ final class DemoCommand implements Callable<Integer> {
                     ? " (the client counted the same)."
                     : "; see --json for the client's counts.")
             : "Connections and TLS handshakes as the client counted them.");
+    if (fresh != null && fresh.client.waitForConnection.count() > 0) {
+      say.println(breakdown(fresh));
+    }
     if (fresh != null && fresh.clientSetup.count() > 0) {
       say.printf(
           Locale.ROOT,
@@ -380,6 +383,24 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     say.flush();
+  }
+
+  /** Where a new connection's call spent its time (medians), from llmpool's events. */
+  private static String breakdown(StrategyRun fresh) {
+    ConnectionCounter c = fresh.client;
+    StringBuilder b = new StringBuilder("A new connection's call, at the median: set-up ");
+    b.append(Format.ms(c.waitForConnection.percentileMs(50))).append(" ms (TCP and TLS ");
+    double tcp = c.tcpConnect.count() > 0 ? c.tcpConnect.percentileMs(50) : 0;
+    b.append(Format.ms(tcp + c.tlsHandshake.percentileMs(50))).append(" ms");
+    if (c.tlsToUsable.count() > 0 && c.tlsToUsable.percentileMs(50) >= 1) {
+      b.append(", then ")
+          .append(Format.ms(c.tlsToUsable.percentileMs(50)))
+          .append(" ms until the server's HTTP/2 SETTINGS arrived");
+    }
+    b.append("), then the request ")
+        .append(Format.ms(c.requestToHeaders.percentileMs(50)))
+        .append(" ms to the response headers.");
+    return b.toString();
   }
 
   private static boolean countsAgree(DemoResults r) {

@@ -80,8 +80,8 @@ final class HtmlReport {
       charts.add(
           new String[] {
             png(timeline(r)),
-            "Every call's latency (y) at the moment it started (x, seconds since its strategy"
-                + " started). Calls that had to open a connection stand out at the start."
+            "Every call's latency (y) at the moment it started (x): the strategies ran one after"
+                + " the other. Calls that had to open a connection stand out."
           });
       charts.add(
           new String[] {
@@ -260,8 +260,8 @@ final class HtmlReport {
     style(chart.getStyler());
     chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
     chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Step);
-    chart.getStyler().setYAxisMin(0.0).setYAxisMax(100.0);
     chart.getStyler().setXAxisMin(0.0);
+    chart.getStyler().setYAxisDecimalPattern("0");
     for (StrategyRun run : r.runs) {
       double[] ms =
           run.records().stream()
@@ -297,7 +297,7 @@ final class HtmlReport {
             .width(WIDTH)
             .height(HEIGHT)
             .title("Every call's latency over the run")
-            .xAxisTitle("time since the strategy started (s)")
+            .xAxisTitle("time since the first strategy started (s)")
             .yAxisTitle("call latency (ms)")
             .build();
     style(chart.getStyler());
@@ -305,7 +305,10 @@ final class HtmlReport {
     chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
     chart.getStyler().setMarkerSize(5);
     chart.getStyler().setYAxisMin(0.0).setXAxisMin(0.0);
+    long offset = 0; // the strategies ran one after the other: lay them out so
     for (StrategyRun run : r.runs) {
+      long at = offset;
+      offset += run.wallNanos;
       List<StrategyRun.CallRecord> calls =
           run.records().stream().filter(StrategyRun.CallRecord::ok).toList();
       if (calls.isEmpty()) {
@@ -317,7 +320,7 @@ final class HtmlReport {
       double[] y = new double[n];
       for (int i = 0; i < n; i++) {
         StrategyRun.CallRecord c = calls.get(i * stride);
-        x[i] = c.startNanos() / 1e9;
+        x[i] = (at + c.startNanos()) / 1e9;
         y[i] = c.latencyNanos() / 1e6;
       }
       XYSeries s = chart.addSeries(run.strategy.label, x, y);
@@ -345,7 +348,9 @@ final class HtmlReport {
     chart.getStyler().setDecimalPattern("0.00");
     chart
         .getStyler()
-        .setSeriesColors(new Color[] {new Color(0x4C, 0x72, 0xB0), new Color(0xA6, 0xBD, 0xDB)});
+        .setSeriesColors(new Color[] {new Color(0x6B, 0xAE, 0xD6), new Color(0xC6, 0xDB, 0xEF)});
+    chart.getStyler().setLabelsFontColorAutomaticEnabled(false);
+    chart.getStyler().setLabelsFontColor(Color.BLACK);
     List<String> names = new ArrayList<>();
     List<Double> p50 = new ArrayList<>();
     List<Double> p99 = new ArrayList<>();
@@ -376,7 +381,9 @@ final class HtmlReport {
     chart.getStyler().setYAxisDecimalPattern("#,##0");
     chart
         .getStyler()
-        .setSeriesColors(new Color[] {new Color(0x55, 0x55, 0x55), new Color(0xBB, 0xBB, 0xBB)});
+        .setSeriesColors(new Color[] {new Color(0x6B, 0xAE, 0xD6), new Color(0xC6, 0xDB, 0xEF)});
+    chart.getStyler().setLabelsFontColorAutomaticEnabled(false);
+    chart.getStyler().setLabelsFontColor(Color.BLACK);
     List<String> names = new ArrayList<>();
     List<Long> opened = new ArrayList<>();
     List<Long> tls = new ArrayList<>();
@@ -387,8 +394,8 @@ final class HtmlReport {
     }
     CategorySeries a = chart.addSeries("connections opened", names, opened);
     CategorySeries b = chart.addSeries("TLS handshakes", names, tls);
-    a.setFillColor(new Color(0x55, 0x55, 0x55));
-    b.setFillColor(new Color(0xBB, 0xBB, 0xBB));
+    a.setFillColor(new Color(0x6B, 0xAE, 0xD6));
+    b.setFillColor(new Color(0xC6, 0xDB, 0xEF));
     return chart;
   }
 
