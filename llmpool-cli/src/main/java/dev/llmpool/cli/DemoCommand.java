@@ -143,6 +143,9 @@ final class DemoCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     quietManyPoolsWarning();
+    if (report != null) {
+      HtmlReport.prepare(); // fails now, not after the run, where Java cannot draw
+    }
     stop.install();
     try {
       return run(s, out, err);

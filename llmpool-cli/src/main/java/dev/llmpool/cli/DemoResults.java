@@ -73,7 +73,9 @@ final class DemoResults {
   String headline() {
     Saving s = saving();
     if (s == null) {
-      return "Not enough calls succeeded to compare the strategies.";
+      return interrupted
+          ? "Interrupted before there was a pooled strategy to compare with."
+          : "Not enough calls succeeded to compare the strategies.";
     }
     String perAgent =
         Double.isNaN(s.perAgentRequestMs())

@@ -65,10 +65,35 @@ final class HtmlReport {
     Json.write(file, html(results).getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
-  static String html(DemoResults r) {
-    if (System.getProperty("java.awt.headless") == null) {
-      System.setProperty("java.awt.headless", "true");
+  /**
+   * Loads Java's 2D graphics, fonts and PNG writer now, before the run: a system that cannot draw
+   * fails at once rather than after the demo, and nothing is left to start during a Ctrl-C shutdown
+   * (Java2D registers shutdown hooks as it starts, which a JVM already shutting down refuses).
+   *
+   * @throws IllegalStateException when Java cannot draw here
+   */
+  static void prepare() {
+    try {
+      XYChart probe = new XYChartBuilder().width(40).height(30).title("probe").build();
+      style(probe.getStyler());
+      probe.addSeries("s", new double[] {0, 1}, new double[] {0, 1});
+      png(probe);
+    } catch (RuntimeException | LinkageError e) {
+      throw cannotDraw(e);
     }
+  }
+
+  private static IllegalStateException cannotDraw(Throwable e) {
+    String hint =
+        e instanceof LinkageError
+                || String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("font")
+            ? "; headless Java needs fonts: install fontconfig and a font such as fonts-dejavu"
+            : "";
+    return new IllegalStateException("cannot draw the report's charts (" + e + ")" + hint, e);
+  }
+
+  static String html(DemoResults r) {
+    headless();
     List<String[]> charts = new ArrayList<>();
     try {
       charts.add(
@@ -97,12 +122,7 @@ final class HtmlReport {
                 + (r.runs.get(0).server != null ? ", as the server counted them." : ".")
           });
     } catch (RuntimeException | LinkageError e) {
-      throw new IllegalStateException(
-          "cannot draw the report's charts ("
-              + e
-              + "); headless Java needs fonts: install fontconfig and a font such as"
-              + " fonts-dejavu",
-          e);
+      throw cannotDraw(e);
     }
 
     StringBuilder h = new StringBuilder(512 * 1024);
@@ -420,8 +440,15 @@ final class HtmlReport {
     s.setAntiAlias(true);
   }
 
+  private static void headless() {
+    if (System.getProperty("java.awt.headless") == null) {
+      System.setProperty("java.awt.headless", "true");
+    }
+  }
+
   /** The chart as a PNG at {@link #SCALE}× its size, base64. */
   private static String png(Chart<?, ?> chart) {
+    headless();
     BufferedImage img =
         new BufferedImage(
             chart.getWidth() * SCALE, chart.getHeight() * SCALE, BufferedImage.TYPE_INT_RGB);

@@ -1,6 +1,7 @@
 package dev.llmpool.cli;
 
 import java.io.Console;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.reflect.Method;
 import java.nio.charset.Charset;
@@ -9,6 +10,8 @@ import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -68,7 +71,10 @@ final class Progress implements AutoCloseable {
                         ? ProgressBarStyle.UNICODE_BLOCK
                         : ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
                     : ProgressBarStyle.ASCII)
-            .setUpdateIntervalMillis(100);
+            .setUpdateIntervalMillis(100)
+            // Asked once: without a width the library asks JLine at every redraw, which on JDK 17
+            // forks `stty` ten times a second.
+            .setMaxRenderedLength(Math.min(120, terminalWidth() - 6));
         return new Progress(b.build());
       }
       case LINES -> {
@@ -137,6 +143,16 @@ final class Progress implements AutoCloseable {
       return true; // JDK 17-21: a console exists only on a terminal
     } catch (ReflectiveOperationException | RuntimeException e) {
       return false;
+    }
+  }
+
+  /** The terminal's width in columns, asked once; 80 when it cannot be told. */
+  private static int terminalWidth() {
+    try (Terminal t = TerminalBuilder.builder().dumb(true).build()) {
+      int w = t.getWidth();
+      return w >= 20 ? w : 80;
+    } catch (IOException | RuntimeException e) {
+      return 80;
     }
   }
 

@@ -5,6 +5,7 @@ import dev.llmpool.PoolStats;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -263,7 +264,7 @@ final class StrategyRun {
   /** Refreshes the progress bar's message at most every 100 ms. */
   private final class ProgressMessage {
     private final Progress progress;
-    private final AtomicLong last = new AtomicLong(Long.MIN_VALUE);
+    private final AtomicLong last = new AtomicLong(Ticks.now() - 1_000_000_000L);
 
     ProgressMessage(Progress progress) {
       this.progress = progress;
@@ -276,13 +277,14 @@ final class StrategyRun {
         return;
       }
       long err = errorCount();
+      // Fixed widths, so that the bar keeps its length as the numbers change.
       progress.message(
-          "p50 "
-              + Format.ms(calls.percentileMs(50))
-              + " ms, "
-              + client.connects()
-              + (client.connects() == 1 ? " connection" : " connections")
-              + (err > 0 ? ", " + err + " errors" : ""));
+          String.format(
+              Locale.ROOT,
+              "p50 %6s ms, %4d conn%s",
+              Format.ms(calls.percentileMs(50)),
+              client.connects(),
+              err > 0 ? ", " + err + " errors" : ""));
     }
   }
 }
