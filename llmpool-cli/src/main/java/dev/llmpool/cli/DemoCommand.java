@@ -375,9 +375,10 @@ final class DemoCommand implements Callable<Integer> {
     if (fresh != null && fresh.clientSetup.count() > 0) {
       say.printf(
           Locale.ROOT,
-          "Call latency excludes making and closing a client per call (%s ms median), which%n"
-              + "new-connection-per-call's agent requests include.%n",
-          Format.ms(fresh.clientSetup.percentileMs(50)));
+          "Call latency leaves out making and closing the client for each call (medians %s and%n"
+              + "%s ms), which new-connection-per-call's agent requests include.%n",
+          Format.ms(fresh.clientSetup.percentileMs(50)),
+          Format.ms(fresh.clientTeardown.percentileMs(50)));
     }
     for (StrategyRun run : r.runs) {
       if (run.errorCount() > 0) {

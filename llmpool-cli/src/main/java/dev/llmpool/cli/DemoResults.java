@@ -202,6 +202,13 @@ final class DemoResults {
     root.put("calls_per_agent", setup.workload().callsPerAgent());
     root.put("concurrency", setup.workload().concurrency());
     root.put("interrupted", interrupted);
+    for (StrategyRun r : runs) {
+      if (r.tlsProvider != null) {
+        root.put("client_tls", r.tlsProvider);
+        root.put("client_io", r.ioTransport);
+        break;
+      }
+    }
     List<Object> strategies = new ArrayList<>();
     for (StrategyRun r : runs) {
       strategies.add(strategyJson(r));
@@ -244,6 +251,7 @@ final class DemoResults {
     client.put("phases_ms", r.client.phases());
     if (r.clientSetup.count() > 0) {
       client.put("client_setup_ms", r.clientSetup.toMap("p50", "p99"));
+      client.put("client_close_ms", r.clientTeardown.toMap("p50", "p99"));
     }
     m.put("client", client);
     if (r.server != null) {

@@ -25,8 +25,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Call latency is measured around the library call alone (for {@link
  * Strategy#NEW_CONNECTION_PER_CALL} that excludes building and closing the client, reported apart
- * as {@link #clientSetup}); an agent request's time is its wall-clock time, set-up included, since
- * that is what its user waits for.
+ * as {@link #clientSetup} and {@link #clientTeardown}); an agent request's time is its wall-clock
+ * time, set-up included, since that is what its user waits for.
  */
 final class StrategyRun {
 
@@ -51,6 +51,7 @@ final class StrategyRun {
   final Latencies agentRequests = new Latencies();
   final Latencies firstCalls = new Latencies();
   final Latencies clientSetup = new Latencies();
+  final Latencies clientTeardown = new Latencies();
   final ConnectionCounter client;
   private final List<CallRecord> records = new ArrayList<>(); // guarded by itself
   private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
@@ -61,6 +62,11 @@ final class StrategyRun {
   boolean interrupted;
   DemoTarget.@Nullable ServerCounts server;
   @Nullable PoolStats poolStats;
+
+  /** The client's TLS implementation and I/O transport, e.g. "OpenSSL (BoringSSL)", "epoll". */
+  @Nullable String tlsProvider;
+
+  @Nullable String ioTransport;
 
   StrategyRun(Strategy strategy, Workload workload, @Nullable Latencies connectTimes) {
     this.strategy = strategy;
@@ -126,6 +132,8 @@ final class StrategyRun {
       agents.shutdownNow();
       if (shared != null) {
         poolStats = shared.stats();
+        tlsProvider = shared.tlsProvider();
+        ioTransport = shared.ioTransport();
         shared.close();
       }
     }
@@ -166,7 +174,9 @@ final class StrategyRun {
         try {
           timedCall(target, fresh, prompt, agent, i, t0);
         } finally {
+          long c0 = Ticks.now();
           fresh.close();
+          clientTeardown.record(Ticks.now() - c0);
         }
       }
       progress.step();
