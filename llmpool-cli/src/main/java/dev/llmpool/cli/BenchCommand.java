@@ -194,6 +194,10 @@ final class BenchCommand implements Callable<Integer> {
       lastRun = run;
       say.println();
       say.print(run.summary());
+      String busy = Load.busyNote();
+      if (busy != null) {
+        say.println(busy);
+      }
       if (json != null) {
         String text = Json.pretty(run.toJson());
         if (jsonOut) {

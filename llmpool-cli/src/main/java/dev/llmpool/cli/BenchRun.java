@@ -291,7 +291,7 @@ final class BenchRun {
           if (r.status() < 200 || r.status() > 299) {
             byte[] body = r.readAll();
             throw Calls.statusFailure(
-                pool, new HttpResponse(r.status(), r.headers(), r.version(), body));
+                pool, new HttpResponse(r.status(), r.headers(), r.version(), body), secret());
           }
           while (r.readChunk() != null) {
             // read to the end: a streamed answer is done when its last event has arrived
@@ -300,7 +300,7 @@ final class BenchRun {
       } else {
         HttpResponse r = pool.send(request);
         if (!r.isSuccessful()) {
-          throw Calls.statusFailure(pool, r);
+          throw Calls.statusFailure(pool, r, secret());
         }
       }
     } catch (RuntimeException e) {
@@ -326,6 +326,22 @@ final class BenchRun {
       }
       failed.incrementAndGet();
     }
+  }
+
+  /** The credential sent (Authorization after its scheme, x-api-key, api-key), to mask. */
+  private @Nullable String secret() {
+    for (Map.Entry<String, String> h : plan.headers().entrySet()) {
+      String name = h.getKey().toLowerCase(Locale.ROOT);
+      String v = h.getValue();
+      if (name.equals("authorization")) {
+        int space = v.indexOf(' ');
+        return space < 0 ? v : v.substring(space + 1).trim();
+      }
+      if (name.equals("x-api-key") || name.equals("api-key")) {
+        return v;
+      }
+    }
+    return null;
   }
 
   private void sample(LlmPool pool) {
@@ -448,6 +464,8 @@ final class BenchRun {
     m.put("pool", pool);
     Double cpu = cpuMsPerRequest();
     m.put("cpu_ms_per_request", cpu == null ? null : Format.round3(cpu));
+    m.put("load_average", Format.round1(Load.average()));
+    m.put("cpus", Runtime.getRuntime().availableProcessors());
     m.put("interrupted", interrupted);
     if (plan.requests() != null) {
       m.put("not_sent", notSent);

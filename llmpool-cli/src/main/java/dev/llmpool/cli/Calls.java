@@ -19,7 +19,7 @@ final class Calls {
   static final ObjectMapper JSON = new ObjectMapper();
 
   /** API keys in the shapes providers echo back ({@code sk-…}, {@code sk-ant-…}). */
-  private static final Pattern KEY_LIKE = Pattern.compile("\\b(sk|key|rk)-[A-Za-z0-9_*.\\-]{6,}");
+  private static final Pattern KEY_LIKE = Pattern.compile("\\b(sk|key|rk)-[A-Za-z0-9_*\\-]{6,}");
 
   /** One chat call of an agent; throws when it failed. */
   @FunctionalInterface
@@ -42,7 +42,7 @@ final class Calls {
    * An OpenAI chat completion sent as raw HTTP over the pool: {@code POST /chat/completions} under
    * the pool's base URL; a non-2xx status throws {@link HttpStatusFailure}.
    */
-  static ChatCall openAiRaw(String model, @Nullable Integer maxTokens) {
+  static ChatCall openAiRaw(String model, @Nullable Integer maxTokens, @Nullable String secret) {
     return (pool, prompt) -> {
       ObjectNode body = JSON.createObjectNode().put("model", model);
       body.putArray("messages").addObject().put("role", "user").put("content", prompt);
@@ -52,23 +52,27 @@ final class Calls {
       HttpResponse r =
           pool.send(HttpRequest.post("/chat/completions").json(body.toString()).build());
       if (!r.isSuccessful()) {
-        throw statusFailure(pool, r);
+        throw statusFailure(pool, r, secret);
       }
     };
   }
 
-  static HttpStatusFailure statusFailure(LlmPool pool, HttpResponse r) {
+  /**
+   * The failure for an error answer: its status and the provider's message, with {@code secret}
+   * (the key sent) and anything that looks like a key masked.
+   */
+  static HttpStatusFailure statusFailure(LlmPool pool, HttpResponse r, @Nullable String secret) {
     String detail = "";
     try {
       JsonNode error = JSON.readTree(r.body()).path("error");
       String message = error.isTextual() ? error.asText() : error.path("message").asText("");
       if (!message.isBlank()) {
-        detail = ": " + redact(message);
+        detail = ": " + redact(message, secret);
       }
     } catch (java.io.IOException | RuntimeException e) {
       String text = new String(r.body(), StandardCharsets.UTF_8).strip();
       if (!text.isEmpty()) {
-        detail = ": " + redact(text.length() > 200 ? text.substring(0, 200) + "…" : text);
+        detail = ": " + redact(text.length() > 200 ? text.substring(0, 200) + "…" : text, secret);
       }
     }
     var base = pool.baseUrl();
@@ -76,8 +80,11 @@ final class Calls {
   }
 
   /** Hides anything that looks like an API key (providers echo part of a wrong one). */
-  static String redact(String text) {
+  static String redact(String text, @Nullable String secret) {
     String oneLine = text.replace('\n', ' ').replace('\r', ' ');
+    if (secret != null && secret.length() >= 4) {
+      oneLine = oneLine.replace(secret, "***");
+    }
     return KEY_LIKE.matcher(oneLine).replaceAll("$1-***");
   }
 }

@@ -286,6 +286,10 @@ final class DemoCommand implements Callable<Integer> {
             stop.isStopped());
     lastResults = results;
     print(results, say);
+    String busy = Load.busyNote();
+    if (busy != null) {
+      say.println(busy);
+    }
     if (json != null) {
       String text = Json.pretty(results.toJson());
       if (s.jsonToStdout()) {

@@ -202,6 +202,8 @@ final class DemoResults {
     root.put("calls_per_agent", setup.workload().callsPerAgent());
     root.put("concurrency", setup.workload().concurrency());
     root.put("interrupted", interrupted);
+    root.put("load_average", Format.round1(Load.average()));
+    root.put("cpus", Runtime.getRuntime().availableProcessors());
     for (StrategyRun r : runs) {
       if (r.tlsProvider != null) {
         root.put("client_tls", r.tlsProvider);

@@ -107,7 +107,7 @@ abstract class DemoTarget implements AutoCloseable {
       try {
         LatencyProxy proxy = LatencyProxy.builder().target(server.port()).rtt(rtt).start();
         return new Embedded(
-            server, proxy, rtt, serverLatency, true, Calls.openAiRaw(model, null), model);
+            server, proxy, rtt, serverLatency, true, Calls.openAiRaw(model, null, null), model);
       } catch (RuntimeException e) {
         server.close();
         throw e;
@@ -175,7 +175,7 @@ abstract class DemoTarget implements AutoCloseable {
     private final @Nullable Path caCert;
 
     Remote(URI baseUrl, @Nullable String apiKey, @Nullable Path caCert, String model) {
-      super(Calls.openAiRaw(model, null), model);
+      super(Calls.openAiRaw(model, null, apiKey), model);
       this.baseUrl = baseUrl;
       this.apiKey = apiKey;
       this.caCert = caCert;
