@@ -422,7 +422,7 @@ final class DemoCommand implements Callable<Integer> {
     return true;
   }
 
-  /** About how long the embedded run takes: 3 round trips per fresh call, 1 per pooled one. */
+  /** About how long the embedded run takes: 4 round trips per fresh call, 1 per pooled one. */
   private static @Nullable String estimate(Settings s) {
     if (s.remote() != null) {
       return null;
@@ -431,9 +431,10 @@ final class DemoCommand implements Callable<Integer> {
     long waves = ((long) w.agents() + w.concurrency() - 1) / w.concurrency();
     double rttMs = s.rtt().toMillis();
     double serverMs = s.serverLatency().toMillis();
-    double perCallFresh = 3 * rttMs + serverMs + 3;
-    double perCallPooled = rttMs + serverMs + 0.5;
-    double ms = waves * w.callsPerAgent() * (perCallFresh + 3 * perCallPooled) + 1500;
+    // A fresh client's call: TCP, TLS, HTTP/2 SETTINGS, request; plus making and closing it.
+    double perCallFresh = 4 * rttMs + serverMs + 10;
+    double perCallPooled = rttMs + serverMs + 1;
+    double ms = waves * w.callsPerAgent() * (perCallFresh + 3 * perCallPooled) + 2000;
     return "This takes about "
         + Format.duration(ms)
         + ". Ctrl-C stops it and shows the figures so far.";
