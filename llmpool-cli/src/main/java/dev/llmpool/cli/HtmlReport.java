@@ -43,6 +43,25 @@ final class HtmlReport {
   private static final int MAX_POINTS = 4_000;
   private static final Font BASE = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
 
+  /**
+   * The percentiles the distribution chart is drawn at: 0, 1, ... 90, 90.5, ... 99, 99.1, ... 100.
+   */
+  private static final double[] PERCENTILES = percentileGrid();
+
+  private static double[] percentileGrid() {
+    List<Double> g = new ArrayList<>();
+    for (int i = 0; i <= 900; i += 10) {
+      g.add(i / 10.0);
+    }
+    for (int i = 905; i <= 990; i += 5) {
+      g.add(i / 10.0);
+    }
+    for (int i = 9_910; i <= 10_000; i += 10) {
+      g.add(i / 100.0);
+    }
+    return g.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+
   private HtmlReport() {}
 
   /** The colour of each strategy, the same in every chart. */
@@ -292,16 +311,13 @@ final class HtmlReport {
       if (ms.length == 0) {
         continue;
       }
-      int points = Math.min(ms.length, MAX_POINTS);
-      double[] x = new double[points + 1];
-      double[] y = new double[points + 1];
-      x[0] = ms[0];
-      y[0] = 0;
-      for (int i = 0; i < points; i++) {
-        int idx =
-            (int) Math.min(ms.length - 1, Math.round((i + 1) * (double) ms.length / points) - 1);
-        x[i + 1] = ms[idx];
-        y[i + 1] = 100.0 * (idx + 1) / ms.length;
+      // The latency at each percentile of a fixed grid, finer towards the tail (nearest rank).
+      // A grid, not one point per call: XChart lays out odd ticks for equally spaced values.
+      double[] y = PERCENTILES;
+      double[] x = new double[y.length];
+      for (int i = 0; i < y.length; i++) {
+        int rank = (int) Math.ceil(y[i] / 100 * ms.length);
+        x[i] = ms[Math.max(0, Math.min(ms.length - 1, rank - 1))];
       }
       XYSeries s = chart.addSeries(run.strategy.label, x, y);
       s.setMarker(SeriesMarkers.NONE);
