@@ -235,6 +235,9 @@ final class DemoResults {
     m.put("calls", r.callsMade());
     m.put("errors", r.errorCount());
     m.put("errors_by_kind", r.errorsByKind());
+    m.put(
+        "protocol",
+        r.client.protocols().isEmpty() ? null : String.join(", ", r.client.protocols()));
     m.put("call_ms", r.calls.toMap("p50", "p90", "p99", "max", "mean"));
     m.put("first_call_ms", Format.round1(r.firstCallMs()));
     m.put("first_calls_ms", r.firstCalls.toMap("p50", "max"));

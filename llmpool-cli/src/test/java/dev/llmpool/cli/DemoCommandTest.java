@@ -96,6 +96,13 @@ class DemoCommandTest {
           .isEqualTo(s.get("connections_opened").asLong());
     }
 
+    assertThat(strategies.get(0).get("protocol").asText())
+        .as("a fresh client has the library's defaults: HTTP/2 by ALPN")
+        .isEqualTo("HTTP/2");
+    assertThat(strategies.get(1).get("protocol").asText()).isEqualTo("HTTP/1.1");
+    assertThat(strategies.get(2).get("protocol").asText()).isEqualTo("HTTP/2");
+    assertThat(strategies.get(3).get("protocol").asText()).isEqualTo("HTTP/2");
+
     JsonNode fresh = strategies.get(0);
     assertThat(fresh.get("connections_opened").asInt())
         .as("a new connection for every call")
