@@ -79,14 +79,19 @@ final class Progress implements AutoCloseable {
       }
       case LINES -> {
         // A fixed width: asking JLine for the terminal's would print a warning off a terminal.
+        String[] last = {""}; // guarded by lines: the final redraw often repeats the last line
         b.setStyle(ProgressBarStyle.ASCII)
             .setUpdateIntervalMillis(LINE_INTERVAL_MILLIS)
             .setConsumer(
                 new DelegatingProgressBarConsumer(
                     line -> {
+                      String text = line.strip();
                       synchronized (lines) {
-                        lines.println(line.strip());
-                        lines.flush();
+                        if (!text.equals(last[0])) {
+                          last[0] = text;
+                          lines.println(text);
+                          lines.flush();
+                        }
                       }
                     },
                     100));
