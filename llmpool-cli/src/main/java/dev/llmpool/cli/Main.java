@@ -42,7 +42,10 @@ public final class Main implements Runnable {
         (ex, commandLine, parseResult) -> {
           // A failed job gets one clear line, not a stack trace; the message already names the
           // phase and host (see LlmPoolException).
-          commandLine.getErr().println("llmpool: " + ex.getMessage());
+          String m = ex.getMessage();
+          String line = m == null || m.isBlank() ? ex.toString() : m.lines().findFirst().orElse(m);
+          commandLine.getErr().println("llmpool: " + line);
+          commandLine.getErr().flush();
           return 1;
         });
     return cl;
