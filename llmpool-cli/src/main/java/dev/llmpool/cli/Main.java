@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       BenchCommand.class,
       MockCommand.class,
+      ChatCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
