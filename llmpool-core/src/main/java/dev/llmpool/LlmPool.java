@@ -17,6 +17,9 @@ import dev.llmpool.llm.internal.ChatEndpoint;
 import dev.llmpool.llm.internal.DefaultChatClient;
 import dev.llmpool.llm.internal.RateLimitPacer;
 import dev.llmpool.llm.internal.SseParser;
+import dev.llmpool.metrics.InstrumentedConnections;
+import dev.llmpool.metrics.PoolMonitor;
+import dev.llmpool.pool.ConnectionFactory;
 import dev.llmpool.pool.ConnectionPool;
 import dev.llmpool.pool.Lease;
 import dev.llmpool.time.Scheduler;
@@ -99,6 +102,8 @@ public final class LlmPool implements AutoCloseable {
   private final PoolLlmHttp llmHttp;
   private final ChatClientSettings chatSettings;
   private final ConcurrentHashMap<PacerKey, RateLimitPacer> pacers = new ConcurrentHashMap<>();
+  private final PoolMonitor monitor;
+  private final @Nullable MetricsSink metrics;
   private final Duration closeGrace;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -110,6 +115,9 @@ public final class LlmPool implements AutoCloseable {
     this.baseOrigin = base == null ? null : Origin.of(base);
     Ticker ticker = b.ticker();
     Scheduler scheduler = b.scheduler != null ? b.scheduler : Scheduler.system();
+    this.metrics = b.metrics;
+    EventListener listener =
+        metrics == null ? b.listener : HttpEngine.combine(b.listener, metrics.eventListener());
 
     TransportSettings.Builder ts =
         TransportSettings.builder()
@@ -120,7 +128,7 @@ public final class LlmPool implements AutoCloseable {
             .sslContext(b.sslContext)
             .dnsCacheTtl(b.dnsCacheTtl)
             .ticker(ticker)
-            .listener(b.listener)
+            .listener(listener)
             .pingAfterIdle(b.pingAfterIdle)
             .maxResponseHeaderBytes(b.maxResponseHeaderBytes);
     if (b.ioThreads > 0) {
@@ -136,9 +144,29 @@ public final class LlmPool implements AutoCloseable {
       ts.defaultHeader(e.getKey(), e.getValue());
     }
     this.transport = new NettyTransport(ts.build());
+    this.monitor =
+        new PoolMonitor(
+            this::coreStats,
+            scheduler,
+            b.warnings,
+            b.limits,
+            b.timeouts,
+            transport.settings()::expectsMultiplexing,
+            log,
+            transport.ioTransportName(),
+            transport.tlsProviderName());
+    ConnectionFactory connections =
+        metrics != null && metrics.wantsConnectionEvents()
+            ? new InstrumentedConnections(transport, metrics, ticker)
+            : transport;
     ConnectionPool p;
     try {
-      p = ConnectionPool.builder(transport).limits(b.limits).scheduler(scheduler).build();
+      p =
+          ConnectionPool.builder(connections)
+              .limits(b.limits)
+              .scheduler(scheduler)
+              .observer(monitor)
+              .build();
     } catch (RuntimeException e) {
       transport.close();
       throw e;
@@ -146,14 +174,14 @@ public final class LlmPool implements AutoCloseable {
     this.pool = p;
     this.engine =
         new HttpEngine(
-            new PoolLeases(pool), base, b.timeouts, b.maxResponseBodySize, b.listener, ticker);
+            new PoolLeases(pool), base, b.timeouts, b.maxResponseBodySize, listener, ticker);
     this.llmHttp = new PoolLlmHttp(engine, ticker);
     this.chatSettings =
         ChatClientSettings.defaults(scheduler)
             .withRetryPolicy(b.retryPolicy)
             .withTotalTimeout(b.timeouts.total())
             .withAsyncExecutor(b.chatExecutor)
-            .withEventListener(b.listener)
+            .withEventListener(listener)
             .withCallIds(engine::newCallId)
             .withLimits(
                 (int) b.maxResponseBodySize,
@@ -161,6 +189,17 @@ public final class LlmPool implements AutoCloseable {
                 SseParser.DEFAULT_MAX_EVENT_BYTES)
             .withObserver(b.chatObserver);
     register();
+    monitor.start();
+    if (metrics != null) {
+      try {
+        metrics.poolStarted(this);
+      } catch (RuntimeException e) {
+        // A sink that refuses this pool (one that already reports another) fails the build;
+        // nothing of this pool may be left running.
+        var unused = closeAsync();
+        throw e;
+      }
+    }
     log.debug(
         "llmpool {} to {}: {} I/O, TLS {}",
         VERSION,
@@ -361,8 +400,16 @@ public final class LlmPool implements AutoCloseable {
     return llmHttp;
   }
 
-  /** A snapshot of the pool: connections per state, waiting calls, counters, per origin. */
+  /**
+   * A snapshot of the pool: connections per state, waiting calls, counters, peaks, utilization
+   * warnings, per origin (with its protocol) and in total (with the I/O transport and TLS
+   * provider). Its {@code toString()} is one line, made to be pasted into a bug report.
+   */
   public PoolStats stats() {
+    return monitor.enrich(pool.stats());
+  }
+
+  private PoolStats coreStats() {
     return pool.stats();
   }
 
@@ -441,6 +488,7 @@ public final class LlmPool implements AutoCloseable {
       return terminated;
     }
     unregister();
+    monitor.stop();
     CompletableFuture<Void> drained = engine.shutdown();
     long graceMillis = closeGrace.toMillis();
     var unused =
@@ -451,7 +499,18 @@ public final class LlmPool implements AutoCloseable {
             .whenComplete(
                 (v, e) -> {
                   transport.close();
-                  transport.whenTerminated(() -> terminated.complete(null));
+                  transport.whenTerminated(
+                      () -> {
+                        MetricsSink m = metrics;
+                        if (m != null) {
+                          try {
+                            m.poolClosed(this);
+                          } catch (RuntimeException ex) {
+                            log.warn("metrics sink threw on close; ignored", ex);
+                          }
+                        }
+                        terminated.complete(null);
+                      });
                 });
     return terminated;
   }
@@ -560,6 +619,8 @@ public final class LlmPool implements AutoCloseable {
     private long maxResponseBodySize = 64L * 1024 * 1024;
     private int maxResponseHeaderBytes = 64 * 1024;
     private EventListener listener = EventListener.NONE;
+    private PoolWarnings warnings = PoolWarnings.DEFAULTS;
+    private @Nullable MetricsSink metrics;
     private @Nullable Ticker ticker;
     private @Nullable Scheduler scheduler;
     private int ioThreads;
@@ -595,6 +656,8 @@ public final class LlmPool implements AutoCloseable {
       b.maxResponseBodySize = maxResponseBodySize;
       b.maxResponseHeaderBytes = maxResponseHeaderBytes;
       b.listener = listener;
+      b.warnings = warnings;
+      b.metrics = metrics;
       b.ticker = ticker;
       b.scheduler = scheduler;
       b.ioThreads = ioThreads;
@@ -837,6 +900,28 @@ public final class LlmPool implements AutoCloseable {
     /** Hears every call's steps (see {@link EventListener}). Default none. */
     public Builder eventListener(EventListener l) {
       this.listener = Objects.requireNonNull(l, "listener");
+      return this;
+    }
+
+    /**
+     * When the pool logs that it runs short of connections: one warning when utilization stays high
+     * (with hysteresis), and a periodic summary of pool timeouts and rejections. Default {@link
+     * PoolWarnings#DEFAULTS} (80 % for 10 s, re-armed below 60 %, summaries at most every 60 s);
+     * {@link PoolWarnings#OFF} turns them off.
+     */
+    public Builder warnings(PoolWarnings w) {
+      this.warnings = Objects.requireNonNull(w, "warnings");
+      return this;
+    }
+
+    /**
+     * Reports the pool to a metrics library, e.g. {@code .metrics(new
+     * LlmPoolMetrics(meterRegistry))} with {@code llmpool-micrometer}. The sink hears every call
+     * (besides {@link #eventListener}), every connection's open and close, and reads {@link
+     * LlmPool#stats()}. Default none.
+     */
+    public Builder metrics(MetricsSink sink) {
+      this.metrics = Objects.requireNonNull(sink, "metrics");
       return this;
     }
 

@@ -988,7 +988,7 @@ class ConnectionPoolTest {
           .doesNotContain("\n")
           .contains("connections=3/100 (connecting=1, idle=1, active=1)")
           .contains("pending=1")
-          .contains("origins=2");
+          .contains("origins=[https://a.example:443, https://b.example:443]");
       factory.next().succeedHttp1();
       b.join().release();
       a1.release();

@@ -221,6 +221,15 @@ public final class HttpEngine {
     return drained;
   }
 
+  /**
+   * One listener telling {@code first} and then {@code second} every event, each failure isolated;
+   * {@code first} alone when {@code second} is null or {@link EventListener#NONE} (and the other
+   * way round), so that no listener still costs nothing.
+   */
+  public static EventListener combine(EventListener first, @Nullable EventListener second) {
+    return Listeners.both(first, second);
+  }
+
   /** Composes the pool's and a call's listener. */
   static final class Listeners {
     private Listeners() {}

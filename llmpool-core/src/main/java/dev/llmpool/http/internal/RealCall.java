@@ -1,5 +1,6 @@
 package dev.llmpool.http.internal;
 
+import dev.llmpool.CallCancelledException;
 import dev.llmpool.ConnectionLostException;
 import dev.llmpool.EventListener;
 import dev.llmpool.LlmPoolException;
@@ -168,7 +169,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
 
   void start() {
     if (listening) {
-      safe(() -> listener.callStart(this));
+      try {
+        listener.callStart(this);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     acquire();
   }
@@ -229,7 +234,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     lease = l;
     leasedConnection = conn;
     if (listening) {
-      safe(() -> listener.connectionAcquired(this, conn, l.reused(), l.waitedNanos()));
+      try {
+        listener.connectionAcquired(this, conn, l.reused(), l.waitedNanos());
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     status = 0;
     acc = EMPTY;
@@ -243,11 +252,16 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   @Override
   protected void onRequestWritten(long bodyBytes) {
     if (listening) {
-      safe(
-          () -> {
-            listener.requestHeadersEnd(this);
-            listener.requestBodyEnd(this, bodyBytes);
-          });
+      try {
+        listener.requestHeadersEnd(this);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
+      try {
+        listener.requestBodyEnd(this, bodyBytes);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
   }
 
@@ -257,7 +271,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     this.http2 = http2;
     this.responseHeaders = HttpAccess.get().headers(headers);
     if (listening) {
-      safe(() -> listener.responseHeadersEnd(this, status));
+      try {
+        listener.responseHeadersEnd(this, status);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     if (streaming) {
       StreamBody s = new StreamBody(this, engine, status, responseHeaders, version());
@@ -326,11 +344,18 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   @Override
   protected void onEnd(@Nullable LlmPoolException failure, boolean reusable) {
     if (pendingFailure != null) {
-      failure = pendingFailure;
+      failure = pendingFailure; // the call itself abandoned the exchange (body too large)
+    } else if (failure != null && isCancelled() && !(failure instanceof CallCancelledException)) {
+      // The transport ends an abandoned exchange as lost; to the caller and the listener it is a
+      // cancellation (metrics must not count it as a network failure).
+      failure = cancelled(failure.phase(), failure.requestMayHaveBeenProcessed());
     }
     if (failure == null && listening) {
-      long bytes = responseBodyReceived();
-      safe(() -> listener.responseBodyEnd(this, bytes));
+      try {
+        listener.responseBodyEnd(this, responseBodyReceived());
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     Lease l = lease;
     NettyConnection conn = leasedConnection;
@@ -343,7 +368,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
         l.discard();
       }
       if (listening && conn != null) {
-        safe(() -> listener.connectionReleased(this, conn));
+        try {
+          listener.connectionReleased(this, conn);
+        } catch (RuntimeException e) {
+          listenerFailed(e);
+        }
       }
     }
     if (failure == null) {
@@ -354,10 +383,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       attempt++;
       String reason = failure.getMessage();
       if (listening) {
-        int a = attempt;
-        safe(
-            () ->
-                listener.retry(this, reason == null ? "not processed" : reason, Duration.ZERO, a));
+        try {
+          listener.retry(this, reason == null ? "not processed" : reason, Duration.ZERO, attempt);
+        } catch (RuntimeException e) {
+          listenerFailed(e);
+        }
       }
       log.debug("call {} to {}: re-sending (attempt {}): {}", id, origin, attempt, reason);
       acquire();
@@ -403,10 +433,14 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     }
     finished = true;
     if (listening) {
-      if (failure == null) {
-        safe(() -> listener.callEnd(this));
-      } else {
-        safe(() -> listener.callFailed(this, failure));
+      try {
+        if (failure == null) {
+          listener.callEnd(this);
+        } else {
+          listener.callFailed(this, failure);
+        }
+      } catch (RuntimeException e) {
+        listenerFailed(e);
       }
     }
     engine.callEnded();
@@ -431,7 +465,7 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   }
 
   LlmPoolException cancelled(Phase phase, boolean processed) {
-    return new LlmPoolException(phase, origin, "the call was cancelled", processed, null);
+    return new CallCancelledException(phase, origin, processed);
   }
 
   private LlmPoolException totalTimeout(boolean processed) {
@@ -466,11 +500,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     return t;
   }
 
-  private static void safe(Runnable event) {
-    try {
-      event.run();
-    } catch (RuntimeException e) {
-      log.warn("event listener threw; ignored", e);
-    }
+  /**
+   * A listener threw: logged and ignored. Events are emitted inline (no lambda per event), so that
+   * even a listener costs no allocation on the call's path.
+   */
+  private static void listenerFailed(RuntimeException e) {
+    log.warn("event listener threw; ignored", e);
   }
 }
