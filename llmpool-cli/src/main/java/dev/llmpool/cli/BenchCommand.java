@@ -3,6 +3,7 @@ package dev.llmpool.cli;
 import dev.llmpool.Limits;
 import dev.llmpool.LlmPool;
 import dev.llmpool.Origin;
+import dev.llmpool.PoolWarnings;
 import dev.llmpool.Timeouts;
 import dev.llmpool.http.HttpHeaders;
 import java.io.IOException;
@@ -126,6 +127,23 @@ final class BenchCommand implements Callable<Integer> {
       converter = DurationConverter.class,
       description = "timeouts.total: the longest a request may take.")
   @Nullable Duration timeout;
+
+  @Option(
+      names = "--warn-above",
+      paramLabel = "FRACTION",
+      description =
+          "warnings.utilizationThreshold: the utilization (0..1] that, sustained, logs the"
+              + " pool's warning (default: 0.8).")
+  @Nullable Double warnAbove;
+
+  @Option(
+      names = "--warn-after",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description =
+          "warnings.sustainedFor: how long utilization must stay above --warn-above before the"
+              + " pool warns (default: 10s).")
+  @Nullable Duration warnAfter;
 
   @Option(
       names = "--cacert",
@@ -311,6 +329,17 @@ final class BenchCommand implements Callable<Integer> {
         t.total(timeout);
       }
       b.timeouts(t.build());
+      PoolWarnings.Builder w = PoolWarnings.builder();
+      if (warnAbove != null) {
+        if (!(warnAbove > 0 && warnAbove <= 1)) {
+          throw usage("--warn-above must be a fraction in (0, 1], got " + warnAbove);
+        }
+        w.utilizationThreshold(warnAbove).rearmBelow(Math.min(0.6, warnAbove * 0.75));
+      }
+      if (warnAfter != null) {
+        w.sustainedFor(warnAfter);
+      }
+      b.warnings(w.build());
     } catch (IllegalArgumentException e) {
       throw usage(String.valueOf(e.getMessage()));
     }

@@ -94,7 +94,7 @@ final class BenchRun {
   private boolean interrupted;
   private @Nullable Long cpuNanos;
   private @Nullable PoolStats stats;
-  private double sampledPeakUtilization;
+  private volatile double utilization;
 
   private BenchRun(Plan plan) {
     this.plan = plan;
@@ -344,9 +344,25 @@ final class BenchRun {
     return null;
   }
 
+  /** The pool's utilization now, for the progress line. */
   private void sample(LlmPool pool) {
-    PoolStats s = pool.stats();
-    sampledPeakUtilization = Math.max(sampledPeakUtilization, s.utilization());
+    utilization = binding(pool.stats()).utilization();
+  }
+
+  /**
+   * The figures against the limit that binds: the origin's when it has one (bench talks to one
+   * origin, and {@code maxConnectionsPerHost} may be below {@code maxConnections}), else the whole
+   * pool's.
+   */
+  private static PoolStats binding(PoolStats whole) {
+    PoolStats tightest = whole;
+    for (PoolStats o : whole.byOrigin().values()) {
+      if (o.peakUtilization() > tightest.peakUtilization()
+          || (o.peakUtilization() == tightest.peakUtilization() && o.limit() < tightest.limit())) {
+        tightest = o;
+      }
+    }
+    return tightest;
   }
 
   private void progress(Progress p, long t0, long now) {
@@ -362,12 +378,13 @@ final class BenchRun {
     p.message(
         String.format(
             Locale.ROOT,
-            "%d ok, %d failed, %.0f/s, p50 %s ms, %d conn",
+            "%d ok, %d failed, %.0f/s, p50 %s ms, %d conn, %.0f%% used",
             ok,
             bad,
             secs > 0 ? ok / secs : 0.0,
             Format.ms(latency.percentileMs(50)),
-            client.connects()));
+            client.connects(),
+            utilization * 100));
   }
 
   private static long cpuTime() {
@@ -416,11 +433,31 @@ final class BenchRun {
     return n == 0 ? null : (double) client.acquiredReused() / n;
   }
 
-  /** The pool's peak utilization: sampled every 100 ms, and never below peak active / limit. */
+  /**
+   * The pool's peak utilization ({@link PoolStats#peakUtilization()}: sampled by the pool about
+   * once a second, and never below peak active / limit), against the limit that binds.
+   */
   double peakUtilization() {
     PoolStats s = stats;
-    double fromPeaks = s == null ? 0 : Math.min(1.0, (double) s.peakActive() / s.limit());
-    return Math.max(sampledPeakUtilization, fromPeaks);
+    return s == null ? 0 : binding(s).peakUtilization();
+  }
+
+  /** Utilization warnings the pool logged during the run (whole pool and per origin). */
+  long utilizationWarnings() {
+    PoolStats s = stats;
+    if (s == null) {
+      return 0;
+    }
+    long n = s.utilizationWarnings();
+    for (PoolStats o : s.byOrigin().values()) {
+      n = Math.max(n, o.utilizationWarnings());
+    }
+    return n;
+  }
+
+  /** The pool's statistics at the end of the run (null when it never started). */
+  @Nullable PoolStats poolStats() {
+    return stats;
   }
 
   @Nullable Double cpuMsPerRequest() {
@@ -459,8 +496,22 @@ final class BenchRun {
     pool.put("peak_open_connections", s == null ? null : s.peakOpen());
     pool.put("peak_active", s == null ? null : s.peakActive());
     pool.put("peak_pending", s == null ? null : s.peakPending());
-    pool.put("peak_utilization", Format.round3(peakUtilization()));
-    pool.put("warning_fired", null); // needs the pool's utilization warnings (observability)
+    pool.put("peak_utilization", s == null ? null : Format.round3(peakUtilization()));
+    pool.put("warning_fired", s == null ? null : utilizationWarnings() > 0);
+    if (s != null) {
+      PoolStats b = binding(s);
+      pool.put("limit", b.limit());
+      pool.put("utilization_warnings", utilizationWarnings());
+      pool.put("reused", s.reused());
+      pool.put("closed", s.closed());
+      Map<String, Long> reasons = new LinkedHashMap<>();
+      s.closedByReason().forEach((r, n) -> reasons.put(r.label(), n));
+      pool.put("closed_by_reason", reasons);
+      pool.put("pool_timeouts", s.acquireTimeouts());
+      pool.put("rejected", s.rejected());
+      pool.put("connect_failures", s.connectFailures());
+      pool.put("stats", s.toString());
+    }
     m.put("pool", pool);
     Double cpu = cpuMsPerRequest();
     m.put("cpu_ms_per_request", cpu == null ? null : Format.round3(cpu));
@@ -521,17 +572,30 @@ final class BenchRun {
                 : String.format(Locale.ROOT, ", %.1f%% of requests reused one", reuse * 100))
             + (protocols() == null ? "" : ", " + protocols()));
     if (s != null) {
+      long warnings = utilizationWarnings();
       line(
           b,
           "pool",
           String.format(
               Locale.ROOT,
-              "peak %d open, %d active, %d waiting; peak utilization %.0f%% of %d",
+              "peak %d open, %d active, %d waiting; peak utilization %.0f%% of %d; "
+                  + "utilization warning %s",
               s.peakOpen(),
               s.peakActive(),
               s.peakPending(),
               peakUtilization() * 100,
-              s.limit()));
+              binding(s).limit(),
+              warnings == 0 ? "not fired" : "fired" + (warnings > 1 ? " " + warnings + "x" : "")));
+      if (s.acquireTimeouts() > 0 || s.rejected() > 0) {
+        line(
+            b,
+            "",
+            s.acquireTimeouts()
+                + " calls timed out waiting for a connection, "
+                + s.rejected()
+                + " were rejected (too many waiting)");
+      }
+      line(b, "pool stats", s.toString());
     }
     Double cpu = cpuMsPerRequest();
     if (cpu != null) {

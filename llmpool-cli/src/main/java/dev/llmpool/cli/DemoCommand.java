@@ -376,6 +376,7 @@ final class DemoCommand implements Callable<Integer> {
     if (fresh != null && fresh.client.waitForConnection.count() > 0) {
       say.println(breakdown(fresh));
     }
+    say.println(poolHealth(r));
     if (fresh != null && fresh.clientSetup.count() > 0) {
       say.printf(
           Locale.ROOT,
@@ -391,6 +392,29 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     say.flush();
+  }
+
+  /** Each strategy's peak pool utilization and whether the pool's utilization warning fired. */
+  static String poolHealth(DemoResults r) {
+    StringBuilder b = new StringBuilder("Pool peak utilization: ");
+    List<String> fired = new ArrayList<>();
+    for (int i = 0; i < r.runs.size(); i++) {
+      StrategyRun run = r.runs.get(i);
+      if (i > 0) {
+        b.append(", ");
+      }
+      b.append(run.strategy.label)
+          .append(' ')
+          .append(String.format(Locale.ROOT, "%.0f%%", run.peakUtilization() * 100));
+      if (run.utilizationWarnings() > 0) {
+        fired.add(run.strategy.label);
+      }
+    }
+    b.append(
+        fired.isEmpty()
+            ? "; no utilization warning fired."
+            : "; the utilization warning fired for " + String.join(", ", fired) + ".");
+    return b.toString();
   }
 
   /** Where a new connection's call spent its time (medians), from llmpool's events. */

@@ -1,5 +1,6 @@
 package dev.llmpool.cli;
 
+import dev.llmpool.PoolStats;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -253,6 +254,7 @@ final class DemoResults {
       client.put("peak_open_connections", r.poolStats.peakOpen());
       client.put("peak_pending", r.poolStats.peakPending());
     }
+    m.put("pool", poolJson(r));
     client.put("phases_ms", r.client.phases());
     if (r.clientSetup.count() > 0) {
       client.put("client_setup_ms", r.clientSetup.toMap("p50", "p99"));
@@ -273,6 +275,35 @@ final class DemoResults {
       m.put("cancelled", r.cancelled());
     }
     return m;
+  }
+
+  /**
+   * The pool's figures (issue 7): peaks, peak utilization, whether the utilization warning fired,
+   * and the stats line. For new-connection-per-call, which makes a pool per call, the highest peak
+   * utilization and the warnings of all of them.
+   */
+  private static Map<String, Object> poolJson(StrategyRun r) {
+    Map<String, Object> p = new LinkedHashMap<>();
+    PoolStats s = r.poolStats;
+    if (s != null) {
+      p.put("pools", 1);
+      p.put("limit", s.limit());
+      p.put("peak_open_connections", s.peakOpen());
+      p.put("peak_active", s.peakActive());
+      p.put("peak_pending", s.peakPending());
+    } else {
+      p.put("pools", r.freshPools.get());
+    }
+    p.put("peak_utilization", Format.round3(r.peakUtilization()));
+    p.put("warning_fired", r.utilizationWarnings() > 0);
+    p.put("utilization_warnings", r.utilizationWarnings());
+    if (s != null) {
+      p.put("reused", s.reused());
+      p.put("pool_timeouts", s.acquireTimeouts());
+      p.put("rejected", s.rejected());
+      p.put("stats", s.toString());
+    }
+    return p;
   }
 
   @Nullable StrategyRun find(Strategy s) {

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.DoubleAccumulator;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 
@@ -62,6 +63,12 @@ final class StrategyRun {
   boolean interrupted;
   DemoTarget.@Nullable ServerCounts server;
   @Nullable PoolStats poolStats;
+
+  /** New connection per call: the pools made, their highest peak utilization, their warnings. */
+  final AtomicLong freshPools = new AtomicLong();
+
+  final DoubleAccumulator freshPeakUtilization = new DoubleAccumulator(Math::max, 0);
+  final AtomicLong freshWarnings = new AtomicLong();
 
   /** The client's TLS implementation and I/O transport, e.g. "OpenSSL (BoringSSL)", "epoll". */
   @Nullable String tlsProvider;
@@ -174,6 +181,10 @@ final class StrategyRun {
         try {
           timedCall(target, fresh, prompt, agent, i, t0);
         } finally {
+          PoolStats fs = fresh.stats();
+          freshPools.incrementAndGet();
+          freshPeakUtilization.accumulate(fs.peakUtilization());
+          freshWarnings.addAndGet(fs.utilizationWarnings());
           long c0 = Ticks.now();
           fresh.close();
           clientTeardown.record(Ticks.now() - c0);
@@ -269,6 +280,18 @@ final class StrategyRun {
   /** TLS handshakes: the server's count when the server is ours, else the client's. */
   long tlsHandshakes() {
     return server != null ? server.tlsHandshakes() : client.tlsHandshakes();
+  }
+
+  /** The pool's peak utilization (for new-connection-per-call, the highest of its pools). */
+  double peakUtilization() {
+    PoolStats s = poolStats;
+    return s != null ? s.peakUtilization() : freshPeakUtilization.get();
+  }
+
+  /** Utilization warnings the strategy's pool (or pools) logged. */
+  long utilizationWarnings() {
+    PoolStats s = poolStats;
+    return s != null ? s.utilizationWarnings() : freshWarnings.get();
   }
 
   /** Refreshes the progress bar's message at most every 100 ms. */

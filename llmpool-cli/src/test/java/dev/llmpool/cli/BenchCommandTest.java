@@ -58,7 +58,10 @@ class BenchCommandTest {
       throws Exception {
     try (MockLlmServer server = MockLlmServer.builder().start()) {
       Path json = dir.resolve("bench.json");
-      CliRun r = CliRun.run(bench(server, json, "--requests", "200", "--concurrency", "4"));
+      CliRun r =
+          CliRun.run(
+              bench(
+                  server, json, "--requests", "200", "--concurrency", "4", "--warn-after", "0ms"));
       assertThat(r.exitCode()).as(r.err()).isZero();
       JsonNode root = read(json);
       assertThat(root.get("requests").asLong()).isEqualTo(200);
@@ -89,13 +92,60 @@ class BenchCommandTest {
         assertThat(pool.has(k)).as(k).isTrue();
       }
       assertThat(pool.get("peak_open_connections").asInt()).isBetween(1, 4);
-      assertThat(pool.get("peak_utilization").asDouble()).isBetween(0.0, 1.0);
+      assertThat(pool.get("peak_active").asInt()).isBetween(1, 4);
+      assertThat(pool.get("limit").asInt()).isEqualTo(100);
+      // At most 4 of 100 connections busy: far below the 80 % that warns, even at once.
+      assertThat(pool.get("peak_utilization").asDouble())
+          .isGreaterThanOrEqualTo(pool.get("peak_active").asDouble() / 100)
+          .isLessThanOrEqualTo(0.04);
+      assertThat(pool.get("warning_fired").isBoolean()).isTrue();
+      assertThat(pool.get("warning_fired").asBoolean()).isFalse();
+      assertThat(pool.get("stats").asText()).startsWith("PoolStats{").contains("opened=");
       assertThat(root.get("cpu_ms_per_request").asDouble()).isPositive();
       assertThat(root.get("protocol").asText()).isEqualTo("HTTP/1.1");
       assertThat(r.out())
           .contains("requests    200 (200 succeeded, 0 failed)")
           .contains("throughput")
-          .contains("latency     p50");
+          .contains("latency     p50")
+          .contains("utilization warning not fired")
+          .contains("pool stats  PoolStats{");
+    }
+  }
+
+  @Test
+  void aSaturatedPoolReportsFullUtilizationAndTheWarningItFired(@TempDir Path dir)
+      throws Exception {
+    // 8 workers share 2 HTTP/1.1 connections: calls always wait at the limit (utilization 1.0).
+    try (MockLlmServer server =
+        MockLlmServer.builder()
+            .defaultReply(Reply.builder().headersDelay(Duration.ofMillis(10)).build())
+            .start()) {
+      Path json = dir.resolve("bench.json");
+      CliRun r =
+          CliRun.run(
+              bench(
+                  server,
+                  json,
+                  "--requests",
+                  "200",
+                  "--concurrency",
+                  "8",
+                  "--max-connections",
+                  "2",
+                  "--warn-after",
+                  "300ms"));
+      assertThat(r.exitCode()).as(r.err()).isZero();
+      JsonNode root = read(json);
+      assertAccountedFor(root);
+      assertThat(root.get("errors").get("total").asLong()).isZero();
+      JsonNode pool = root.get("pool");
+      assertThat(pool.get("limit").asInt()).isEqualTo(2);
+      assertThat(pool.get("peak_active").asInt()).isEqualTo(2);
+      assertThat(pool.get("peak_pending").asInt()).isBetween(1, 6);
+      assertThat(pool.get("peak_utilization").asDouble()).isEqualTo(1.0);
+      assertThat(pool.get("warning_fired").asBoolean()).isTrue();
+      assertThat(pool.get("utilization_warnings").asLong()).isGreaterThanOrEqualTo(1);
+      assertThat(r.out()).contains("peak utilization 100% of 2; utilization warning fired");
     }
   }
 
@@ -291,6 +341,9 @@ class BenchCommandTest {
       {"bench", "--url", url, "--keep-alive-expiry", "soon"},
       {"bench", "--url", url, "--pool-timeout", "-1s"},
       {"bench", "--url", url, "--header", "no colon"},
+      {"bench", "--url", url, "--warn-above", "1.5"},
+      {"bench", "--url", url, "--warn-above", "0"},
+      {"bench", "--url", url, "--warn-after", "-1s"},
       {"bench", "--url", url, "--header", "X-Bad: a\rb"},
       {"bench", "--url", url, "--body", dir.resolve("missing.json").toString()},
       {"bench", "--url", url, "--cacert", dir.resolve("missing.pem").toString()},

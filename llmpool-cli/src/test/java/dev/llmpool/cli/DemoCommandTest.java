@@ -94,6 +94,25 @@ class DemoCommandTest {
       assertThat(s.get("tls_handshakes").asLong())
           .as(name + ": one TLS handshake per connection")
           .isEqualTo(s.get("connections_opened").asLong());
+
+      // The pool's health (issue 7): 2 agents at a time never come near 80 % of 100 connections.
+      JsonNode pool = s.get("pool");
+      assertThat(pool.get("peak_utilization").asDouble()).as(name).isBetween(0.0, 0.02);
+      assertThat(pool.get("warning_fired").isBoolean()).as(name).isTrue();
+      assertThat(pool.get("warning_fired").asBoolean()).as(name).isFalse();
+      if (i > 0) {
+        assertThat(pool.get("pools").asInt()).as(name).isEqualTo(1);
+        assertThat(pool.get("peak_open_connections").asInt())
+            .as(name + ": no more connections than agents at once")
+            .isBetween(1, 2);
+        assertThat(pool.get("peak_active").asInt()).as(name).isBetween(1, 2);
+        assertThat(pool.get("peak_utilization").asDouble())
+            .as(name)
+            .isGreaterThanOrEqualTo(pool.get("peak_active").asDouble() / 100);
+        assertThat(pool.get("stats").asText()).as(name).startsWith("PoolStats{");
+      } else {
+        assertThat(pool.get("pools").asInt()).as("a pool per call").isEqualTo(12);
+      }
     }
 
     assertThat(strategies.get(0).get("protocol").asText())
@@ -140,6 +159,9 @@ class DemoCommandTest {
     for (String name : STRATEGIES) {
       assertThat(r.out()).containsPattern("(?m)^" + name + " +12 +0 ");
     }
+    assertThat(r.out())
+        .contains("Pool peak utilization: new-connection-per-call 1%")
+        .contains("no utilization warning fired.");
   }
 
   @Test
