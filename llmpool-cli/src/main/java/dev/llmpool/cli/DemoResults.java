@@ -293,6 +293,8 @@ final class DemoResults {
       p.put("peak_pending", s.peakPending());
     } else {
       p.put("pools", r.freshPools.get());
+      p.put("peak_open_connections", r.freshPeakOpen.get()); // of any one pool
+      p.put("peak_active", r.freshPeakActive.get());
     }
     p.put("peak_utilization", Format.round3(r.peakUtilization()));
     p.put("warning_fired", r.utilizationWarnings() > 0);

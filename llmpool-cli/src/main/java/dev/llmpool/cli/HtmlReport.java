@@ -1,6 +1,7 @@
 package dev.llmpool.cli;
 
 import dev.llmpool.LlmPool;
+import dev.llmpool.PoolStats;
 import dev.llmpool.time.Ticker;
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -158,12 +159,13 @@ final class HtmlReport {
                 + "background:#f3f7ee;border-left:5px solid #2ca02c}\n")
         .append(".interrupted{color:#b00;font-weight:600}\n")
         .append(
-            "table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.92em;"
+            "table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.88em;"
                 + "margin:1em 0}\n")
         .append(
-            "th,td{padding:.35em .7em;text-align:right;border-bottom:1px solid #e3e3e3;"
+            "th,td{padding:.35em .45em;text-align:right;border-bottom:1px solid #e3e3e3;"
                 + "white-space:nowrap}\n")
         .append("th{background:#fafafa;font-weight:600}td.name,th.name{text-align:left}\n")
+        .append(".wide{overflow-x:auto}\n")
         .append(".swatch{display:inline-block;width:.8em;height:.8em;margin-right:.5em;")
         .append("border-radius:2px;vertical-align:baseline}\n")
         .append("figure{margin:1.5em 0 2.5em}figure img{width:100%;max-width:")
@@ -198,6 +200,7 @@ final class HtmlReport {
     }
     h.setLength(h.length() - 2);
     h.append(".</p>\n");
+    poolHealth(h, r);
 
     String[] titles = {
       "Latency distribution", "Latency over the run", "Time per agent request", "Connections"
@@ -249,9 +252,10 @@ final class HtmlReport {
   }
 
   private static void table(StringBuilder h, DemoResults r) {
-    h.append("<table>\n<thead><tr><th class=\"name\" rowspan=\"2\">strategy</th>")
+    h.append(
+            "<div class=\"wide\"><table>\n<thead><tr><th class=\"name\" rowspan=\"2\">strategy</th>")
         .append("<th rowspan=\"2\">calls</th><th rowspan=\"2\">errors</th>")
-        .append("<th colspan=\"4\">call latency, ms</th><th rowspan=\"2\">first call, ms</th>")
+        .append("<th colspan=\"4\">call latency, ms</th><th rowspan=\"2\">first<br>call, ms</th>")
         .append(
             "<th colspan=\"2\">agent request, s</th><th rowspan=\"2\">connections<br>opened</th>")
         .append("<th rowspan=\"2\">TLS<br>handshakes</th></tr>\n")
@@ -278,7 +282,35 @@ final class HtmlReport {
       cell(h, Long.toString(run.tlsHandshakes()));
       h.append("</tr>\n");
     }
-    h.append("</tbody>\n</table>\n");
+    h.append("</tbody>\n</table></div>\n");
+  }
+
+  /** The pools' own figures (PoolStats): peaks, peak utilization, the utilization warning. */
+  private static void poolHealth(StringBuilder h, DemoResults r) {
+    h.append("<h2>Pool health</h2>\n<div class=\"wide\"><table>\n<thead><tr>")
+        .append("<th class=\"name\">strategy</th><th>pools</th><th>peak open<br>connections</th>")
+        .append("<th>peak active<br>connections</th><th>peak calls<br>waiting</th>")
+        .append(
+            "<th>peak<br>utilization</th><th>utilization<br>warning</th></tr></thead>\n<tbody>\n");
+    for (StrategyRun run : r.runs) {
+      PoolStats s = run.poolStats;
+      h.append("<tr><td class=\"name\">").append(run.strategy.label).append("</td>");
+      cell(h, Long.toString(s != null ? 1 : run.freshPools.get()));
+      cell(h, Integer.toString(s != null ? s.peakOpen() : run.freshPeakOpen.get()));
+      cell(h, Integer.toString(s != null ? s.peakActive() : run.freshPeakActive.get()));
+      cell(h, s != null ? Integer.toString(s.peakPending()) : "-");
+      cell(h, String.format(Locale.ROOT, "%.0f%%", run.peakUtilization() * 100));
+      long warnings = run.utilizationWarnings();
+      cell(h, warnings == 0 ? "not fired" : "fired" + (warnings > 1 ? " " + warnings + "x" : ""));
+      h.append("</tr>\n");
+    }
+    h.append("</tbody>\n</table></div>\n")
+        .append("<p class=\"notes\">From each pool's <code>stats()</code>. Utilization is active")
+        .append(" connections over <code>limits.maxConnections</code> (100 by default), and 100%")
+        .append(" while calls wait at the limit; the pool logs a warning when it stays at 80% or")
+        .append(
+            " more for 10 s. New-connection-per-call makes a pool per call: its figures are the")
+        .append(" highest of them.</p>\n");
   }
 
   private static void cell(StringBuilder h, String s) {

@@ -69,6 +69,8 @@ final class StrategyRun {
 
   final DoubleAccumulator freshPeakUtilization = new DoubleAccumulator(Math::max, 0);
   final AtomicLong freshWarnings = new AtomicLong();
+  final AtomicInteger freshPeakOpen = new AtomicInteger();
+  final AtomicInteger freshPeakActive = new AtomicInteger();
 
   /** The client's TLS implementation and I/O transport, e.g. "OpenSSL (BoringSSL)", "epoll". */
   @Nullable String tlsProvider;
@@ -185,6 +187,8 @@ final class StrategyRun {
           freshPools.incrementAndGet();
           freshPeakUtilization.accumulate(fs.peakUtilization());
           freshWarnings.addAndGet(fs.utilizationWarnings());
+          freshPeakOpen.accumulateAndGet(fs.peakOpen(), Math::max);
+          freshPeakActive.accumulateAndGet(fs.peakActive(), Math::max);
           long c0 = Ticks.now();
           fresh.close();
           clientTeardown.record(Ticks.now() - c0);

@@ -200,6 +200,12 @@ class DemoCommandTest {
     for (String name : STRATEGIES) {
       assertThat(html).contains(name);
     }
+    // The pools' health: one row per strategy; 12 pools for new-connection-per-call.
+    assertThat(html).contains("<h2>Pool health</h2>");
+    assertThat(html)
+        .containsPattern("<td class=\"name\">new-connection-per-call</td><td>12</td>")
+        .containsPattern("<td class=\"name\">pooled-http1</td><td>1</td>");
+    assertThat(Pattern.compile("<td>not fired</td>").matcher(html).results().count()).isEqualTo(4);
     assertThat(r.out()).contains("Report: " + report.toAbsolutePath());
   }
 
