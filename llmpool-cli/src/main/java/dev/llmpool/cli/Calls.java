@@ -2,13 +2,14 @@ package dev.llmpool.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmpool.LlmPool;
 import dev.llmpool.Origin;
-import dev.llmpool.http.HttpRequest;
 import dev.llmpool.http.HttpResponse;
 import dev.llmpool.llm.ApiStatusException;
+import dev.llmpool.llm.ChatClient;
+import dev.llmpool.llm.Message;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -21,10 +22,17 @@ final class Calls {
   /** API keys in the shapes providers echo back ({@code sk-…}, {@code sk-ant-…}). */
   private static final Pattern KEY_LIKE = Pattern.compile("\\b(sk|key|rk)-[A-Za-z0-9_*\\-]{6,}");
 
-  /** One chat call of an agent; throws when it failed. */
+  /** How an agent makes its chat calls on a pool. */
   @FunctionalInterface
   interface ChatCall {
-    void call(LlmPool pool, String prompt);
+    /** The caller for {@code pool}: made once per pool, as a user makes one client per pool. */
+    Caller on(LlmPool pool);
+  }
+
+  /** One chat call of an agent; throws when it failed. */
+  @FunctionalInterface
+  interface Caller {
+    void call(String prompt);
   }
 
   /** The HTTP status a failure carries, if it is an error answer. */
@@ -39,22 +47,28 @@ final class Calls {
   }
 
   /**
-   * An OpenAI chat completion sent as raw HTTP over the pool: {@code POST /chat/completions} under
-   * the pool's base URL; a non-2xx status throws {@link HttpStatusFailure}.
+   * OpenAI chat completions through llmpool's {@link ChatClient} ({@code pool.openAiChat(model)}):
+   * {@code POST /chat/completions} under the pool's base URL, the answer parsed. An error answer
+   * throws the LLM layer's {@link ApiStatusException}, its message with {@code secret} (the key
+   * sent) and anything key-like masked.
    */
-  static ChatCall openAiRaw(String model, @Nullable Integer maxTokens, @Nullable String secret) {
-    return (pool, prompt) -> {
-      ObjectNode body = JSON.createObjectNode().put("model", model);
-      body.putArray("messages").addObject().put("role", "user").put("content", prompt);
-      if (maxTokens != null) {
-        body.put("max_tokens", maxTokens);
-      }
-      HttpResponse r =
-          pool.send(HttpRequest.post("/chat/completions").json(body.toString()).build());
-      if (!r.isSuccessful()) {
-        throw statusFailure(pool, r, secret);
-      }
+  static ChatCall openAiChat(String model, @Nullable String secret) {
+    return pool -> {
+      ChatClient chat = pool.openAiChat(model);
+      return prompt -> {
+        try {
+          chat.complete(List.of(Message.user(prompt)));
+        } catch (ApiStatusException e) {
+          throw new HttpStatusFailure(e.origin(), e.error().status(), masked(e, secret));
+        }
+      };
     };
+  }
+
+  /** What the provider said about a refused call, with secrets masked. */
+  private static String masked(ApiStatusException e, @Nullable String secret) {
+    String m = e.error().message();
+    return m == null || m.isBlank() ? "" : ": " + redact(m, secret);
   }
 
   /**

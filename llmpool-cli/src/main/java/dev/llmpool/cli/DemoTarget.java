@@ -3,6 +3,7 @@ package dev.llmpool.cli;
 import dev.llmpool.EventListener;
 import dev.llmpool.LlmPool;
 import dev.llmpool.Origin;
+import dev.llmpool.llm.RetryPolicy;
 import dev.llmpool.testkit.LatencyProxy;
 import dev.llmpool.testkit.MockLlmServer;
 import dev.llmpool.testkit.MockServerStats;
@@ -56,7 +57,9 @@ abstract class DemoTarget implements AutoCloseable {
    * plain-text URL.
    */
   LlmPool.Builder poolBuilder(Strategy strategy, EventListener listener) {
-    LlmPool.Builder b = LlmPool.builder().baseUrl(baseUrl()).eventListener(listener);
+    // No re-sent calls: each call the demo times is one exchange, and a failure shows as one.
+    LlmPool.Builder b =
+        LlmPool.builder().baseUrl(baseUrl()).eventListener(listener).retryPolicy(RetryPolicy.NONE);
     configure(b);
     if (!strategy.http2()) {
       b.http2(false);
@@ -107,7 +110,7 @@ abstract class DemoTarget implements AutoCloseable {
       try {
         LatencyProxy proxy = LatencyProxy.builder().target(server.port()).rtt(rtt).start();
         return new Embedded(
-            server, proxy, rtt, serverLatency, true, Calls.openAiRaw(model, null, null), model);
+            server, proxy, rtt, serverLatency, true, Calls.openAiChat(model, null), model);
       } catch (RuntimeException e) {
         server.close();
         throw e;
@@ -175,7 +178,7 @@ abstract class DemoTarget implements AutoCloseable {
     private final @Nullable Path caCert;
 
     Remote(URI baseUrl, @Nullable String apiKey, @Nullable Path caCert, String model) {
-      super(Calls.openAiRaw(model, null, apiKey), model);
+      super(Calls.openAiChat(model, apiKey), model);
       this.baseUrl = baseUrl;
       this.apiKey = apiKey;
       this.caCert = caCert;

@@ -121,11 +121,13 @@ final class StrategyRun {
         int connections = (workload.parallel() + 99) / 100; // servers allow ~100 streams each
         Waits.get(shared.prewarm(connections), stop);
       }
+      // One chat client per pool, shared by the agents, as the library's documentation says.
+      Calls.Caller sharedCaller = shared == null ? null : target.call.on(shared);
       long t0 = Ticks.now();
       ProgressMessage message = new ProgressMessage(progress);
       for (int a = 0; a < workload.agents(); a++) {
         int agent = a;
-        agents.execute(() -> agent(agent, t0, target, shared, progress, message, stop));
+        agents.execute(() -> agent(agent, t0, target, sharedCaller, progress, message, stop));
       }
       agents.shutdown();
       while (!agents.awaitTermination(50, TimeUnit.MILLISECONDS)) {
@@ -156,7 +158,7 @@ final class StrategyRun {
       int agent,
       long t0,
       DemoTarget target,
-      @Nullable LlmPool shared,
+      Calls.@Nullable Caller shared,
       Progress progress,
       ProgressMessage message,
       StopSignal stop) {
@@ -175,13 +177,14 @@ final class StrategyRun {
               + n
               + ": reply with one word.";
       if (shared != null) {
-        timedCall(target, shared, prompt, agent, i, t0);
+        timedCall(shared, prompt, agent, i, t0);
       } else {
         long s0 = Ticks.now();
         LlmPool fresh = target.poolBuilder(strategy, client.listener()).build();
+        Calls.Caller caller = target.call.on(fresh);
         clientSetup.record(Ticks.now() - s0);
         try {
-          timedCall(target, fresh, prompt, agent, i, t0);
+          timedCall(caller, prompt, agent, i, t0);
         } finally {
           PoolStats fs = fresh.stats();
           freshPools.incrementAndGet();
@@ -200,12 +203,11 @@ final class StrategyRun {
     agentRequests.record(Ticks.now() - start);
   }
 
-  private void timedCall(
-      DemoTarget target, LlmPool pool, String prompt, int agent, int index, long t0) {
+  private void timedCall(Calls.Caller caller, String prompt, int agent, int index, long t0) {
     long c0 = Ticks.now();
     boolean ok = false;
     try {
-      target.call.call(pool, prompt);
+      caller.call(prompt);
       ok = true;
     } catch (RuntimeException e) {
       String kind = Failures.kind(e);
