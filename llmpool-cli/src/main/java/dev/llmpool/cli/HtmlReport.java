@@ -191,7 +191,8 @@ final class HtmlReport {
     }
     h.append("<p class=\"headline\">").append(esc(r.headline())).append("</p>\n");
     table(h, r);
-    h.append("<p class=\"notes\">Latency is measured around each library call. First call: the")
+    h.append("<p class=\"notes\">Latency is measured around each chat call (llmpool's")
+        .append(" <code>ChatClient.complete</code>, no re-sends). First call: the")
         .append(" latency of the first call each strategy made. Agent request: the wall-clock")
         .append(" time of one agent's calls, one after the other.")
         .append(" The strategies: ");
