@@ -100,10 +100,10 @@ public final class LlmPool implements AutoCloseable {
   private final ConnectionPool pool;
   private final HttpEngine engine;
   private final PoolLlmHttp llmHttp;
-  private final ChatClientSettings chatSettings;
-  private final ConcurrentHashMap<PacerKey, RateLimitPacer> pacers = new ConcurrentHashMap<>();
   private final PoolMonitor monitor;
   private final @Nullable MetricsSink metrics;
+  private final ChatClientSettings chatSettings;
+  private final ConcurrentHashMap<PacerKey, RateLimitPacer> pacers = new ConcurrentHashMap<>();
   private final Duration closeGrace;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -187,7 +187,7 @@ public final class LlmPool implements AutoCloseable {
                 (int) b.maxResponseBodySize,
                 ChatClientSettings.DEFAULT_MAX_ERROR_BYTES,
                 SseParser.DEFAULT_MAX_EVENT_BYTES)
-            .withObserver(b.chatObserver);
+            .withObserver(both(b.chatObserver, metrics == null ? null : metrics.chatObserver()));
     register();
     monitor.start();
     if (metrics != null) {
@@ -221,6 +221,28 @@ public final class LlmPool implements AutoCloseable {
                     }
                   });
     }
+  }
+
+  /**
+   * The user's chat observer and the metrics sink's, each shielded from the other's exception; null
+   * when neither is set, so that calls measure nothing.
+   */
+  private static @Nullable ChatObserver both(
+      @Nullable ChatObserver mine, @Nullable ChatObserver sink) {
+    if (mine == null) {
+      return sink;
+    }
+    if (sink == null) {
+      return mine;
+    }
+    return o -> {
+      try {
+        mine.chatEnded(o);
+      } catch (RuntimeException e) {
+        log.warn("chat observer threw; ignored", e);
+      }
+      sink.chatEnded(o);
+    };
   }
 
   /** A builder with the defaults. */

@@ -1,11 +1,15 @@
 package dev.llmpool;
 
+import dev.llmpool.llm.ChatObserver;
+import org.jspecify.annotations.Nullable;
+
 /**
  * What a metrics library plugs into a pool, in one piece: {@code llmpool-micrometer}'s {@code
  * LlmPoolMetrics} is one. Set it with {@link LlmPool.Builder#metrics(MetricsSink)}; the pool then
  * tells it when it starts and closes, gives it every call's events (besides the pool's own {@link
- * LlmPool.Builder#eventListener event listener}) and every connection's open and close. Gauges read
- * {@link LlmPool#stats()}.
+ * LlmPool.Builder#eventListener event listener}), every connection's open and close, and every chat
+ * call's outcome (besides the pool's own {@link LlmPool.Builder#chatObserver chat observer}).
+ * Gauges read {@link LlmPool#stats()}.
  *
  * <p>Every method has an empty default. Event methods are called on llmpool's I/O threads: they
  * must be quick and must not block; one that throws is logged and ignored. Like {@link
@@ -47,4 +51,14 @@ public interface MetricsSink {
    * pool. Why it closed is counted in {@link PoolStats#closed(PoolStats.CloseReason)}.
    */
   default void connectionClosed(EventListener.ConnectionInfo connection, long lifetimeNanos) {}
+
+  /**
+   * The observer that hears every chat call of the pool when it ends (tokens, duration, time to
+   * first chunk, rate limits), or null (the default) for none, which costs nothing. Asked once,
+   * when the pool is built; called besides the pool's own {@link LlmPool.Builder#chatObserver},
+   * under the same contract (quick, non-blocking, exceptions logged and ignored).
+   */
+  default @Nullable ChatObserver chatObserver() {
+    return null;
+  }
 }

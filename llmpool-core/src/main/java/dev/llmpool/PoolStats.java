@@ -289,6 +289,14 @@ public final class PoolStats {
   }
 
   /**
+   * Whether at least one utilization warning was logged since the pool started ({@code
+   * utilizationWarnings() > 0}): what a report prints as "warning fired: yes/no".
+   */
+  public boolean utilizationWarningFired() {
+    return utilizationWarnings > 0;
+  }
+
+  /**
    * The protocol of this origin's connections, {@code "HTTP/1.1"} or {@code "HTTP/2"} (the newest
    * connection's, should a server change); null before any connection opened, and on the whole
    * pool's snapshot.

@@ -96,7 +96,11 @@ class PoolHealthTest {
 
       PoolStats s = pool.stats();
       assertThat(s.utilizationWarnings()).isEqualTo(1);
+      assertThat(s.utilizationWarningFired()).isTrue();
       assertThat(s.peakUtilization()).isEqualTo(1.0);
+      assertThat(s.peakActive()).isEqualTo(2);
+      assertThat(s.peakOpen()).isEqualTo(2);
+      assertThat(s.peakPending()).isEqualTo(1);
       assertThat(s.acquireTimeouts()).isEqualTo(1);
       assertThat(s.ioTransport()).isEqualTo(pool.ioTransport());
       assertThat(s.tlsProvider()).isEqualTo(pool.tlsProvider());
@@ -145,6 +149,7 @@ class PoolHealthTest {
       assertThat(pool.send(chat("hi")).status()).isEqualTo(200);
       PoolStats s = pool.stats();
       assertThat(s.utilizationWarnings()).isZero();
+      assertThat(s.utilizationWarningFired()).isFalse();
       assertThat(s.peakUtilization()).as("from the peak of active connections").isEqualTo(0.01);
     }
   }

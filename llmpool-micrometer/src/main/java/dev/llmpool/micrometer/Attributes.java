@@ -15,7 +15,10 @@ import dev.llmpool.ResponseTooLargeException;
 import dev.llmpool.TlsException;
 import dev.llmpool.TotalTimeoutException;
 import dev.llmpool.WriteTimeoutException;
+import dev.llmpool.llm.ApiStatusException;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -34,7 +37,17 @@ final class Attributes {
   static final String STATUS = "http.response.status_code";
   static final String ERROR_TYPE = "error.type";
 
+  // OpenTelemetry GenAI attribute names. gen_ai.system is the name before semantic conventions
+  // 1.37 (now gen_ai.provider.name); both are set, to the same value, for either kind of dashboard.
+  static final String GEN_AI_OPERATION = "gen_ai.operation.name";
+  static final String GEN_AI_PROVIDER = "gen_ai.provider.name";
+  static final String GEN_AI_SYSTEM = "gen_ai.system";
+  static final String GEN_AI_REQUEST_MODEL = "gen_ai.request.model";
+  static final String GEN_AI_RESPONSE_MODEL = "gen_ai.response.model";
+  static final String GEN_AI_TOKEN_TYPE = "gen_ai.token.type";
+
   // llmpool's own.
+  static final String RATE_LIMIT_WINDOW = "llmpool.rate_limit.window";
   static final String CLOSE_REASON = "llmpool.close.reason";
   static final String REUSED = "llmpool.connection.reused";
 
@@ -50,6 +63,109 @@ final class Attributes {
   /** The method as-is when it is a known HTTP method, else {@code _OTHER}. */
   static String method(String method) {
     return METHODS.contains(method) ? method : OTHER;
+  }
+
+  private static final Set<String> PROVIDERS = Set.of("openai", "anthropic");
+
+  private static final Set<String> OPERATIONS =
+      Set.of("chat", "text_completion", "embeddings", "generate_content");
+
+  /** {@code gen_ai.provider.name}: {@code openai} or {@code anthropic}, else {@code _OTHER}. */
+  static String provider(String provider) {
+    return PROVIDERS.contains(provider) ? provider : OTHER;
+  }
+
+  /**
+   * {@code gen_ai.operation.name}: one of OpenTelemetry's well-known values, else {@code _OTHER}.
+   */
+  static String operation(String operation) {
+    return OPERATIONS.contains(operation) ? operation : OTHER;
+  }
+
+  /**
+   * {@code error.type} of a chat call: the status code of an error response (as for HTTP calls),
+   * the kind of an llmpool failure, {@code cancelled}, else {@code _OTHER}; empty on success.
+   */
+  static String chatErrorType(@Nullable Throwable error) {
+    if (error == null) {
+      return NONE;
+    }
+    if (error instanceof ApiStatusException api) {
+      return status(api.status());
+    }
+    if (error instanceof LlmPoolException e) {
+      return errorType(e);
+    }
+    if (error instanceof CancellationException) {
+      return "cancelled";
+    }
+    return OTHER;
+  }
+
+  /**
+   * Model names as tag values, at most {@code max} distinct ones: the first {@code max} names seen
+   * keep their own value, later ones and anything that does not look like a model name (longer than
+   * {@value #MAX_MODEL_LENGTH} characters, or with a character outside letters, digits and {@code .
+   * _ - : / @ +}) are {@code _OTHER}. Model names come from the application and the server, not
+   * from prompts, but a server could send anything: the cap keeps a misbehaving one from growing
+   * the registry. Thread-safe.
+   */
+  static final class ModelNames {
+    static final int MAX_MODEL_LENGTH = 100;
+
+    private final int max;
+    private final Set<String> seen = ConcurrentHashMap.newKeySet();
+
+    ModelNames(int max) {
+      this.max = max;
+    }
+
+    /** The tag value for {@code model}: itself, {@code _OTHER}, or empty when null. */
+    String of(@Nullable String model) {
+      if (model == null) {
+        return NONE;
+      }
+      if (seen.contains(model)) {
+        return model;
+      }
+      if (!plausible(model)) {
+        return OTHER;
+      }
+      synchronized (this) {
+        if (seen.contains(model)) {
+          return model;
+        }
+        if (seen.size() >= max) {
+          return OTHER;
+        }
+        seen.add(model);
+        return model;
+      }
+    }
+
+    private static boolean plausible(String s) {
+      if (s.isEmpty() || s.length() > MAX_MODEL_LENGTH) {
+        return false;
+      }
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        boolean ok =
+            (c >= 'a' && c <= 'z')
+                || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9')
+                || c == '.'
+                || c == '_'
+                || c == '-'
+                || c == ':'
+                || c == '/'
+                || c == '@'
+                || c == '+';
+        if (!ok) {
+          return false;
+        }
+      }
+      return true;
+    }
   }
 
   /** {@code "1.1"} or {@code "2"}, from llmpool's {@code "HTTP/1.1"} / {@code "HTTP/2"}. */

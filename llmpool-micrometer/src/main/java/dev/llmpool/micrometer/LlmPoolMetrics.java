@@ -3,9 +3,16 @@ package dev.llmpool.micrometer;
 import static dev.llmpool.micrometer.Attributes.CLOSE_REASON;
 import static dev.llmpool.micrometer.Attributes.CONNECTION_STATE;
 import static dev.llmpool.micrometer.Attributes.ERROR_TYPE;
+import static dev.llmpool.micrometer.Attributes.GEN_AI_OPERATION;
+import static dev.llmpool.micrometer.Attributes.GEN_AI_PROVIDER;
+import static dev.llmpool.micrometer.Attributes.GEN_AI_REQUEST_MODEL;
+import static dev.llmpool.micrometer.Attributes.GEN_AI_RESPONSE_MODEL;
+import static dev.llmpool.micrometer.Attributes.GEN_AI_SYSTEM;
+import static dev.llmpool.micrometer.Attributes.GEN_AI_TOKEN_TYPE;
 import static dev.llmpool.micrometer.Attributes.METHOD;
 import static dev.llmpool.micrometer.Attributes.OTHER;
 import static dev.llmpool.micrometer.Attributes.PROTOCOL_VERSION;
+import static dev.llmpool.micrometer.Attributes.RATE_LIMIT_WINDOW;
 import static dev.llmpool.micrometer.Attributes.REUSED;
 import static dev.llmpool.micrometer.Attributes.SERVER_ADDRESS;
 import static dev.llmpool.micrometer.Attributes.SERVER_PORT;
@@ -17,8 +24,13 @@ import dev.llmpool.LlmPoolException;
 import dev.llmpool.MetricsSink;
 import dev.llmpool.Origin;
 import dev.llmpool.PoolStats;
+import dev.llmpool.llm.ChatObservation;
+import dev.llmpool.llm.ChatObserver;
+import dev.llmpool.llm.RateLimits;
+import dev.llmpool.llm.Usage;
 import io.micrometer.core.instrument.Clock;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -34,15 +46,17 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToDoubleFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Micrometer metrics for one {@link LlmPool}, named after the OpenTelemetry HTTP client semantic
- * conventions ({@code http.client.*}) plus llmpool's own pool figures ({@code llmpool.*}). Attach
- * it when building the pool; it is also a {@link MeterBinder}, for frameworks that bind binders to
- * their registry:
+ * conventions ({@code http.client.*}) and GenAI semantic conventions ({@code gen_ai.client.*}, fed
+ * by the pool's chat clients), plus llmpool's own pool figures ({@code llmpool.*}). Attach it when
+ * building the pool; it is also a {@link MeterBinder}, for frameworks that bind binders to their
+ * registry:
  *
  * <pre>{@code
  * LlmPoolMetrics metrics = new LlmPoolMetrics(meterRegistry);
@@ -55,16 +69,20 @@ import org.jspecify.annotations.Nullable;
  * the registry.
  *
  * <p><b>Cardinality.</b> Every tag value comes from a fixed set (methods, status codes, error
- * types, close reasons, protocol versions) or from the pool's origins, which are few by nature and
- * capped at {@link Builder#maxOrigins(int)} (default {@value #DEFAULT_MAX_ORIGINS}): calls to
- * further origins are recorded under {@code server.address=_OTHER}. No tag carries a path, a query,
- * a header value, a key or a prompt.
+ * types, close reasons, protocol versions, providers) or from the pool's origins and model names,
+ * both capped: origins at {@link Builder#maxOrigins(int)} (default {@value #DEFAULT_MAX_ORIGINS}),
+ * calls to further origins being recorded under {@code server.address=_OTHER}; model names at
+ * {@link Builder#maxModels(int)} (default {@value #DEFAULT_MAX_MODELS}), further ones under {@code
+ * gen_ai.request.model=_OTHER}. No tag carries a path, a query, a header value, a key or a prompt.
  *
  * <p>The meters, their units and tags are listed in {@code docs/observability.md}. Thread-safe.
  */
 public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
   /** Origins with their own tags; calls to others are counted under {@code _OTHER}. */
   public static final int DEFAULT_MAX_ORIGINS = 16;
+
+  /** Model names with their own tag values; further ones are counted under {@code _OTHER}. */
+  public static final int DEFAULT_MAX_MODELS = 20;
 
   /** How long one stats snapshot serves the gauges of one scrape. */
   private static final long SNAPSHOT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -80,10 +98,28 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
 
   private static final Duration[] CONNECTION_BUCKETS = seconds(1, 10, 30, 60, 300, 600, 1800, 3600);
 
+  /** OpenTelemetry's advised buckets for {@code gen_ai.client.operation.duration}. */
+  private static final Duration[] OPERATION_BUCKETS =
+      seconds(
+          0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92);
+
+  /** OpenTelemetry's advised buckets for {@code gen_ai.client.operation.time_to_first_chunk}. */
+  private static final Duration[] FIRST_CHUNK_BUCKETS =
+      seconds(
+          0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+          10.0);
+
+  /** OpenTelemetry's advised buckets for {@code gen_ai.client.token.usage}. */
+  private static final double[] TOKEN_BUCKETS = {
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864
+  };
+
   private final Tags tags;
   private final int maxOrigins;
   private final Clock clock;
   private final Listener listener = new Listener();
+  private final Chats chats = new Chats();
+  private final Attributes.ModelNames models;
 
   // Written under lock, read anywhere.
   private final Object lock = new Object();
@@ -97,6 +133,8 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
   private final ConcurrentHashMap<EventListener.CallInfo, CallState> calls =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<RequestKey, Timer> requestTimers = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<ChatKey, ChatMeters> chatMeters = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<RateKey, RateWindow> rateWindows = new ConcurrentHashMap<>();
 
   // The gauges' shared snapshot: one pool.stats() per scrape rather than one per gauge.
   private volatile @Nullable Snapshot snapshot;
@@ -116,6 +154,7 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
     this.tags = b.tags;
     this.maxOrigins = b.maxOrigins;
     this.clock = b.clock;
+    this.models = new Attributes.ModelNames(b.maxModels);
     this.overflow = new OriginMeters(null);
   }
 
@@ -152,6 +191,9 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
       }
       if (overflow.used) {
         overflow.register(registry);
+      }
+      for (RateWindow w : rateWindows.values()) {
+        w.register(registry);
       }
     }
   }
@@ -192,12 +234,24 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
       meters.clear();
       calls.clear();
       requestTimers.clear();
+      chatMeters.clear();
+      rateWindows.clear();
     }
   }
 
   @Override
   public EventListener eventListener() {
     return listener;
+  }
+
+  /**
+   * Records every chat call of the pool ({@code openAiChat}, {@code anthropicMessages}) under the
+   * OpenTelemetry GenAI names: token usage, operation duration, time to first chunk (streams), and
+   * llmpool's rate-limit gauges.
+   */
+  @Override
+  public ChatObserver chatObserver() {
+    return chats;
   }
 
   @Override
@@ -621,6 +675,270 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
     }
   }
 
+  // ---- GenAI ----
+
+  /** The tags every GenAI meter of one kind of call carries (the origin by its meters). */
+  private record ChatKey(
+      OriginMeters meters,
+      String provider,
+      String operation,
+      String requestModel,
+      String responseModel,
+      String errorType) {
+
+    Tags tags() {
+      return meters.serverTags.and(
+          GEN_AI_OPERATION,
+          operation,
+          GEN_AI_PROVIDER,
+          provider,
+          GEN_AI_SYSTEM,
+          provider,
+          GEN_AI_REQUEST_MODEL,
+          requestModel,
+          GEN_AI_RESPONSE_MODEL,
+          responseModel,
+          ERROR_TYPE,
+          errorType);
+    }
+  }
+
+  /**
+   * The GenAI meters of one {@link ChatKey}: the duration timer at once, the others when first
+   * needed (token usage only comes with successes, time to first chunk only with streams).
+   */
+  private final class ChatMeters {
+    final ChatKey key;
+    final Timer duration;
+    volatile @Nullable DistributionSummary inputTokens;
+    volatile @Nullable DistributionSummary outputTokens;
+    volatile @Nullable Timer firstChunk;
+
+    ChatMeters(ChatKey key, Timer duration) {
+      this.key = key;
+      this.duration = duration;
+    }
+
+    void tokens(Usage u) {
+      DistributionSummary in = inputTokens;
+      DistributionSummary out = outputTokens;
+      if (in == null || out == null) {
+        synchronized (lock) {
+          MeterRegistry r = registry;
+          if (r == null || closed) {
+            return;
+          }
+          if (inputTokens == null) {
+            inputTokens = tokenSummary(r, "input");
+            outputTokens = tokenSummary(r, "output");
+          }
+          in = Objects.requireNonNull(inputTokens);
+          out = Objects.requireNonNull(outputTokens);
+        }
+      }
+      in.record((double) u.inputTokens());
+      out.record((double) u.outputTokens());
+    }
+
+    private DistributionSummary tokenSummary(MeterRegistry r, String type) {
+      // error.type is left off: OpenTelemetry does not define it for token usage (only successes
+      // report usage).
+      Tags t = Tags.empty();
+      for (Tag tag : key.tags()) {
+        if (!tag.getKey().equals(ERROR_TYPE)) {
+          t = t.and(tag);
+        }
+      }
+      DistributionSummary d =
+          DistributionSummary.builder("gen_ai.client.token.usage")
+              .description("Number of input and output tokens used")
+              .baseUnit("tokens")
+              .tags(t)
+              .tag(GEN_AI_TOKEN_TYPE, type)
+              .serviceLevelObjectives(TOKEN_BUCKETS)
+              .register(r);
+      meters.add(d);
+      return d;
+    }
+
+    void firstChunk(Duration d) {
+      Timer t = firstChunk;
+      if (t == null) {
+        synchronized (lock) {
+          MeterRegistry r = registry;
+          if (r == null || closed) {
+            return;
+          }
+          t = firstChunk;
+          if (t == null) {
+            t =
+                Timer.builder("gen_ai.client.operation.time_to_first_chunk")
+                    .description(
+                        "Time from the start of a streamed call to its first output chunk (text,"
+                            + " reasoning or a tool call)")
+                    .tags(key.tags())
+                    .serviceLevelObjectives(FIRST_CHUNK_BUCKETS)
+                    .register(r);
+            meters.add(t);
+            firstChunk = t;
+          }
+        }
+      }
+      t.record(d);
+    }
+  }
+
+  /** One rate-limit window of one provider, origin and model. */
+  private record RateKey(OriginMeters meters, String provider, String model, String window) {}
+
+  /**
+   * The last rate-limit figures the provider stated for one {@link RateKey}; {@link Long#MIN_VALUE}
+   * while unknown (the gauge then reads NaN).
+   */
+  private final class RateWindow {
+    final RateKey key;
+    final AtomicLong remaining = new AtomicLong(Long.MIN_VALUE);
+    final AtomicLong limit = new AtomicLong(Long.MIN_VALUE);
+
+    // Guarded by lock.
+    boolean registered;
+
+    RateWindow(RateKey key) {
+      this.key = key;
+    }
+
+    /** Registers the gauges once; called under {@code lock}. */
+    void register(MeterRegistry r) {
+      if (registered || closed) {
+        return;
+      }
+      registered = true;
+      Tags t =
+          key.meters()
+              .serverTags
+              .and(
+                  GEN_AI_PROVIDER,
+                  key.provider(),
+                  GEN_AI_SYSTEM,
+                  key.provider(),
+                  GEN_AI_REQUEST_MODEL,
+                  key.model(),
+                  RATE_LIMIT_WINDOW,
+                  key.window());
+      meters.add(
+          Gauge.builder("llmpool.llm.rate_limit.remaining", remaining, RateWindow::value)
+              .description(
+                  "Requests or tokens left in the provider's rate-limit window, as its last"
+                      + " response said")
+              .tags(t)
+              .strongReference(true)
+              .register(r));
+      meters.add(
+          Gauge.builder("llmpool.llm.rate_limit.limit", limit, RateWindow::value)
+              .description(
+                  "The size of the provider's rate-limit window, as its last response said")
+              .tags(t)
+              .strongReference(true)
+              .register(r));
+    }
+
+    private static double value(AtomicLong v) {
+      long n = v.get();
+      return n == Long.MIN_VALUE ? Double.NaN : n;
+    }
+  }
+
+  /** Turns chat observations into GenAI meters. */
+  private final class Chats implements ChatObserver {
+    @Override
+    public void chatEnded(ChatObservation o) {
+      if (closed) {
+        return;
+      }
+      OriginMeters m = meters(o.server());
+      String provider = Attributes.provider(o.provider());
+      String requestModel = models.of(o.requestModel());
+      ChatMeters c =
+          chatMeters(
+              new ChatKey(
+                  m,
+                  provider,
+                  Attributes.operation(o.operation()),
+                  requestModel,
+                  models.of(o.responseModel()),
+                  Attributes.chatErrorType(o.error())));
+      if (c != null) {
+        c.duration.record(o.duration());
+        Usage u = o.usage();
+        if (u != null) {
+          c.tokens(u);
+        }
+        Duration first = o.timeToFirstChunk();
+        if (first != null) {
+          c.firstChunk(first);
+        }
+      }
+      RateLimits limits = o.rateLimits();
+      if (!limits.isEmpty()) {
+        rate(m, provider, requestModel, "requests", limits.requests());
+        rate(m, provider, requestModel, "tokens", limits.tokens());
+        rate(m, provider, requestModel, "input_tokens", limits.inputTokens());
+        rate(m, provider, requestModel, "output_tokens", limits.outputTokens());
+      }
+    }
+
+    private void rate(
+        OriginMeters m, String provider, String model, String window, RateLimits.Window w) {
+      if (w.isEmpty()) {
+        return;
+      }
+      RateKey key = new RateKey(m, provider, model, window);
+      RateWindow rw = rateWindows.get(key);
+      if (rw == null) {
+        synchronized (lock) {
+          if (closed) {
+            return;
+          }
+          rw = rateWindows.computeIfAbsent(key, RateWindow::new);
+          MeterRegistry r = registry;
+          if (r != null) {
+            rw.register(r);
+          }
+        }
+      }
+      rw.remaining.set(w.remaining().orElse(Long.MIN_VALUE));
+      rw.limit.set(w.limit().orElse(Long.MIN_VALUE));
+    }
+  }
+
+  /** The GenAI meters of these attributes, registered on first use; null when not bound. */
+  private @Nullable ChatMeters chatMeters(ChatKey key) {
+    ChatMeters c = chatMeters.get(key);
+    if (c != null) {
+      return c;
+    }
+    synchronized (lock) {
+      MeterRegistry r = registry;
+      if (r == null || closed) {
+        return null;
+      }
+      c = chatMeters.get(key);
+      if (c == null) {
+        Tags t = key.tags();
+        Timer duration =
+            Timer.builder("gen_ai.client.operation.duration")
+                .description("Duration of GenAI calls, retries and waits included")
+                .tags(t)
+                .serviceLevelObjectives(OPERATION_BUCKETS)
+                .register(r);
+        meters.add(duration);
+        c = new ChatMeters(key, duration);
+        chatMeters.put(key, c);
+      }
+      return c;
+    }
+  }
+
   /** The request-duration timer for these attributes, registered on first use. */
   private @Nullable Timer requestTimer(RequestKey key) {
     Timer t = requestTimers.get(key);
@@ -748,6 +1066,7 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
   public static final class Builder {
     private Tags tags = Tags.empty();
     private int maxOrigins = DEFAULT_MAX_ORIGINS;
+    private int maxModels = DEFAULT_MAX_MODELS;
     private Clock clock = Clock.SYSTEM;
 
     private Builder() {}
@@ -774,6 +1093,19 @@ public final class LlmPoolMetrics implements MeterBinder, MetricsSink {
         throw new IllegalArgumentException("maxOrigins must be at least 1, got " + n);
       }
       this.maxOrigins = n;
+      return this;
+    }
+
+    /**
+     * Model names that get their own {@code gen_ai.request.model}/{@code gen_ai.response.model}
+     * values; further ones are recorded under {@code _OTHER}. Default {@value
+     * LlmPoolMetrics#DEFAULT_MAX_MODELS}.
+     */
+    public Builder maxModels(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("maxModels must be at least 1, got " + n);
+      }
+      this.maxModels = n;
       return this;
     }
 

@@ -19,7 +19,12 @@ import dev.llmpool.ResponseTooLargeException;
 import dev.llmpool.TlsException;
 import dev.llmpool.TotalTimeoutException;
 import dev.llmpool.WriteTimeoutException;
+import dev.llmpool.llm.ApiError;
+import dev.llmpool.llm.ApiStatusException;
+import dev.llmpool.llm.RateLimits;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.Test;
 
 /** Tag values come from fixed sets, whatever the request. */
@@ -90,5 +95,48 @@ class AttributesTest {
     assertThat(Attributes.errorType(503, null)).isEqualTo("503");
     assertThat(Attributes.errorType(200, new CallCancelledException(Phase.READ, O, true)))
         .isEqualTo("cancelled");
+  }
+
+  @Test
+  void aChatCallsErrorTypeIsTheProvidersStatusOrTheFailuresKind() {
+    ApiError overloaded =
+        new ApiError(529, "busy", null, null, null, null, RateLimits.NONE, Map.of(), false, "");
+    assertThat(Attributes.chatErrorType(ApiStatusException.of(O, overloaded))).isEqualTo("529");
+    assertThat(Attributes.chatErrorType(new ReadTimeoutException(O, "r", D, true, null)))
+        .isEqualTo("read_timeout");
+    assertThat(Attributes.chatErrorType(new CancellationException())).isEqualTo("cancelled");
+    assertThat(Attributes.chatErrorType(new IllegalStateException("listener sk-123 failed")))
+        .isEqualTo("_OTHER");
+    assertThat(Attributes.chatErrorType(null)).isEmpty();
+  }
+
+  @Test
+  void providersAndOperationsComeFromFixedSets() {
+    assertThat(Attributes.provider("openai")).isEqualTo("openai");
+    assertThat(Attributes.provider("anthropic")).isEqualTo("anthropic");
+    assertThat(Attributes.provider("my-proxy")).isEqualTo("_OTHER");
+    assertThat(Attributes.operation("chat")).isEqualTo("chat");
+    assertThat(Attributes.operation("whatever")).isEqualTo("_OTHER");
+  }
+
+  @Test
+  void modelNamesAreCappedAndOddOnesAreOther() {
+    Attributes.ModelNames names = new Attributes.ModelNames(2);
+    assertThat(names.of("gpt-4o")).isEqualTo("gpt-4o");
+    assertThat(names.of(null)).isEmpty();
+    assertThat(names.of("bad name")).as("not counted against the cap").isEqualTo("_OTHER");
+    assertThat(names.of("claude-3-5-haiku@20241022")).isEqualTo("claude-3-5-haiku@20241022");
+    assertThat(names.of("gpt-4o")).as("a name seen before keeps its value").isEqualTo("gpt-4o");
+    assertThat(names.of("third")).as("beyond the cap").isEqualTo("_OTHER");
+
+    Attributes.ModelNames wide = new Attributes.ModelNames(100);
+    assertThat(wide.of("accounts/fireworks/models/llama-v3p1-8b"))
+        .isEqualTo("accounts/fireworks/models/llama-v3p1-8b");
+    assertThat(wide.of("qwen2.5:7b-instruct")).isEqualTo("qwen2.5:7b-instruct");
+    assertThat(wide.of("")).isEqualTo("_OTHER");
+    assertThat(wide.of("has space")).isEqualTo("_OTHER");
+    assertThat(wide.of("line\nbreak")).isEqualTo("_OTHER");
+    assertThat(wide.of("m".repeat(101))).isEqualTo("_OTHER");
+    assertThat(wide.of("m".repeat(100))).isEqualTo("m".repeat(100));
   }
 }
