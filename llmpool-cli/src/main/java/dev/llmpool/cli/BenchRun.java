@@ -455,6 +455,15 @@ final class BenchRun {
     return n;
   }
 
+  /** Whether the pool logged a utilization warning, for the whole pool or an origin. */
+  private static boolean warningFired(PoolStats s) {
+    boolean fired = s.utilizationWarningFired();
+    for (PoolStats o : s.byOrigin().values()) {
+      fired |= o.utilizationWarningFired();
+    }
+    return fired;
+  }
+
   /** The pool's statistics at the end of the run (null when it never started). */
   @Nullable PoolStats poolStats() {
     return stats;
@@ -497,7 +506,7 @@ final class BenchRun {
     pool.put("peak_active", s == null ? null : s.peakActive());
     pool.put("peak_pending", s == null ? null : s.peakPending());
     pool.put("peak_utilization", s == null ? null : Format.round3(peakUtilization()));
-    pool.put("warning_fired", s == null ? null : utilizationWarnings() > 0);
+    pool.put("warning_fired", s == null ? null : warningFired(s));
     if (s != null) {
       PoolStats b = binding(s);
       pool.put("limit", b.limit());

@@ -406,7 +406,7 @@ final class DemoCommand implements Callable<Integer> {
       b.append(run.strategy.label)
           .append(' ')
           .append(String.format(Locale.ROOT, "%.0f%%", run.peakUtilization() * 100));
-      if (run.utilizationWarnings() > 0) {
+      if (run.warningFired()) {
         fired.add(run.strategy.label);
       }
     }

@@ -297,7 +297,7 @@ final class DemoResults {
       p.put("peak_active", r.freshPeakActive.get());
     }
     p.put("peak_utilization", Format.round3(r.peakUtilization()));
-    p.put("warning_fired", r.utilizationWarnings() > 0);
+    p.put("warning_fired", r.warningFired());
     p.put("utilization_warnings", r.utilizationWarnings());
     if (s != null) {
       p.put("reused", s.reused());

@@ -294,6 +294,12 @@ final class StrategyRun {
     return s != null ? s.peakUtilization() : freshPeakUtilization.get();
   }
 
+  /** Whether the strategy's pool (or any of its pools) logged a utilization warning. */
+  boolean warningFired() {
+    PoolStats s = poolStats;
+    return s != null ? s.utilizationWarningFired() : freshWarnings.get() > 0;
+  }
+
   /** Utilization warnings the strategy's pool (or pools) logged. */
   long utilizationWarnings() {
     PoolStats s = poolStats;

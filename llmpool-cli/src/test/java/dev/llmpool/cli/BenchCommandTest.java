@@ -179,6 +179,38 @@ class BenchCommandTest {
   }
 
   @Test
+  void utilizationIsAgainstThePerHostLimitWhenThatBinds(@TempDir Path dir) throws Exception {
+    try (MockLlmServer server =
+        MockLlmServer.builder()
+            .defaultReply(Reply.builder().headersDelay(Duration.ofMillis(5)).build())
+            .start()) {
+      Path json = dir.resolve("bench.json");
+      CliRun r =
+          CliRun.run(
+              bench(
+                  server,
+                  json,
+                  "--requests",
+                  "60",
+                  "--concurrency",
+                  "4",
+                  "--max-connections",
+                  "10",
+                  "--max-per-host",
+                  "2"));
+      assertThat(r.exitCode()).as(r.err()).isZero();
+      JsonNode root = read(json);
+      assertAccountedFor(root);
+      JsonNode pool = root.get("pool");
+      // 2 of the 10 connections overall, but every connection this host may have.
+      assertThat(pool.get("limit").asInt()).isEqualTo(2);
+      assertThat(pool.get("peak_open_connections").asInt()).isBetween(1, 2);
+      assertThat(pool.get("peak_utilization").asDouble()).isEqualTo(1.0);
+      assertThat(r.out()).contains("peak utilization 100% of 2");
+    }
+  }
+
+  @Test
   void failuresAreCountedByKind(@TempDir Path dir) throws Exception {
     try (MockLlmServer server =
         MockLlmServer.builder().failureRate(0.3, 42, Reply.error(503)).start()) {
