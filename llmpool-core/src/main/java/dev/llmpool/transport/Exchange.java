@@ -61,6 +61,12 @@ public abstract class Exchange {
   /** The response head was delivered to {@link #onResponseHead}. */
   boolean headDelivered;
 
+  /**
+   * The attempt ended unsent because the server turned the stream away (REFUSED_STREAM, above or
+   * after a GOAWAY, the server's streams per connection used up), not because its connection died.
+   */
+  boolean refused;
+
   /** When the request started being written (ticker nanos). */
   long writeStartNanos;
 
@@ -92,6 +98,7 @@ public abstract class Exchange {
     responseComplete = false;
     ended = false;
     headDelivered = false;
+    refused = false;
     writeStartNanos = nowNanos;
     lastProgressNanos = nowNanos;
     outstanding = 0;
@@ -117,6 +124,15 @@ public abstract class Exchange {
   /** True once this attempt delivered a response head. */
   protected final boolean responseHeadDelivered() {
     return headDelivered;
+  }
+
+  /**
+   * True when this attempt failed unsent because the server turned its stream away (HTTP/2
+   * REFUSED_STREAM, a GOAWAY, its streams per connection used up) rather than because the
+   * connection died under it: the HTTP layer allows more re-sends for the first.
+   */
+  protected final boolean attemptRefused() {
+    return refused;
   }
 
   /** True once this attempt wrote the request's first bytes. */

@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>At-most-once: a failed attempt is re-sent only if its exception says the request was not
  * processed ({@link LlmPoolException#requestMayHaveBeenProcessed()} false: never fully written to a
  * connection that died before answering, refused with REFUSED_STREAM, or above a GOAWAY's last
- * stream id), only for a lost connection or stream (never a timeout), and at most {@link
- * HttpEngine#MAX_SAFE_RETRIES} times. Every other failure ends the call.
+ * stream id), only for a lost connection or stream (never a timeout), at most {@link
+ * HttpEngine#MAX_SAFE_RETRIES} times, and at most once after a connection that died (see {@link
+ * #retryable}). Every other failure ends the call.
  *
  * <p>Threading: the call is started on the caller's thread; its callbacks run on the event loop of
  * the connection of the current attempt, or on the thread that completes the pool's acquire. One
@@ -61,6 +62,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   final CallFuture<Object> future;
 
   private int attempt = 1;
+
+  /** Re-sends made because a connection died before the request left (at most one). */
+  private int deadConnectionResends;
+
   private volatile @Nullable CompletableFuture<Lease> acquiring;
   private @Nullable Lease lease;
   private @Nullable NettyConnection leasedConnection;
@@ -351,6 +356,9 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       return;
     }
     if (!isCancelled() && retryable(failure)) {
+      if (!attemptRefused()) {
+        deadConnectionResends++;
+      }
       attempt++;
       String reason = failure.getMessage();
       if (listening) {
@@ -366,11 +374,18 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     finishFailed(failure);
   }
 
+  /**
+   * The re-send rule (docs/http.md, "Safe retry"): only a lost connection or stream the server
+   * provably did not process; at most {@link HttpEngine#MAX_SAFE_RETRIES} re-sends in all, of which
+   * at most {@link HttpEngine#MAX_DEAD_CONNECTION_RESENDS} after a connection that died before the
+   * request left; within {@code timeouts.total}.
+   */
   private boolean retryable(LlmPoolException failure) {
     return !failure.requestMayHaveBeenProcessed()
         && failure instanceof ConnectionLostException
         && !responseHeadDelivered()
         && attempt <= HttpEngine.MAX_SAFE_RETRIES
+        && (attemptRefused() || deadConnectionResends < HttpEngine.MAX_DEAD_CONNECTION_RESENDS)
         && totalDeadlineNanos - engine.ticker.nanoTime() > 0;
   }
 
