@@ -124,7 +124,12 @@ public final class LlmPool implements AutoCloseable {
     this.transport = new NettyTransport(ts.build());
     ConnectionPool p;
     try {
-      p = ConnectionPool.builder(transport).limits(b.limits).scheduler(scheduler).build();
+      p =
+          ConnectionPool.builder(transport)
+              .limits(b.limits)
+              .scheduler(scheduler)
+              .leakTracking(b.leakTracking)
+              .build();
     } catch (RuntimeException e) {
       transport.close();
       throw e;
@@ -417,6 +422,7 @@ public final class LlmPool implements AutoCloseable {
     private @Nullable Scheduler scheduler;
     private int ioThreads;
     private Duration closeGrace = Duration.ofSeconds(30);
+    private boolean leakTracking;
     private Duration pingAfterIdle = TransportSettings.DEFAULT_PING_AFTER_IDLE;
 
     private Builder() {}
@@ -446,6 +452,7 @@ public final class LlmPool implements AutoCloseable {
       b.scheduler = scheduler;
       b.ioThreads = ioThreads;
       b.closeGrace = closeGrace;
+      b.leakTracking = leakTracking;
       b.pingAfterIdle = pingAfterIdle;
       return b;
     }
@@ -697,6 +704,17 @@ public final class LlmPool implements AutoCloseable {
         throw new IllegalArgumentException("ioThreads must be at least 1, got " + n);
       }
       this.ioThreads = n;
+      return this;
+    }
+
+    /**
+     * Records where each connection is acquired, so that a leaked one (a {@code StreamingResponse}
+     * dropped without {@code close()}) is logged with the stack of the code that forgot to close
+     * it. Leaks are reclaimed and logged either way; tracking costs a stack capture per call, so it
+     * is for finding a leak, not for production. Default off.
+     */
+    public Builder leakTracking(boolean on) {
+      this.leakTracking = on;
       return this;
     }
 

@@ -45,4 +45,16 @@ public interface Lease {
    * never reclaimed.
    */
   default void trackOwner(Object owner) {}
+
+  /**
+   * {@link #trackOwner(Object)}, with what to do when the owner is collected first: {@code abandon}
+   * runs once, outside the pool's lock, and must end the exchange from the transport's side (reset
+   * an HTTP/2 stream, close an HTTP/1.1 connection), which ends this lease as usual. Then the pool
+   * does not close a multiplexed connection for the leak: its other streams carry on. {@code
+   * abandon} must not refer to {@code owner} (directly or not), or the owner never becomes
+   * unreachable.
+   */
+  default void trackOwner(Object owner, Runnable abandon) {
+    trackOwner(owner);
+  }
 }

@@ -146,13 +146,14 @@ public final class HttpEngine {
     RealCall call =
         new RealCall(
             this, request, origin, target, l, callIds.incrementAndGet(), now, total, streaming);
+    CallFuture<Object> f = call.future();
     if (closed) {
-      call.future.completeExceptionally(new PoolClosedException(origin, "the pool is closed"));
-      return call.future;
+      f.completeExceptionally(new PoolClosedException(origin, "the pool is closed"));
+      return f;
     }
     inFlight.incrementAndGet();
     call.start();
-    return call.future;
+    return f;
   }
 
   private static Object await(CallFuture<Object> f) {

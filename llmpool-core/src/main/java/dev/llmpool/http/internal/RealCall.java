@@ -59,7 +59,13 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   private final long totalDeadlineNanos;
   private final Duration totalLimit;
   private final boolean streaming;
-  final CallFuture<Object> future;
+
+  /**
+   * The caller's future, until the call hands it its result. Dropped once a streamed response is
+   * delivered: that response is then reachable only from the caller, so that an unclosed one the
+   * caller forgets can be collected and its lease reclaimed (see {@link StreamHandle}).
+   */
+  private @Nullable CallFuture<Object> future;
 
   private int attempt = 1;
 
@@ -102,6 +108,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     this.totalDeadlineNanos = startNanos + totalLimit.toNanos();
     this.streaming = streaming;
     this.future = new CallFuture<>(this);
+  }
+
+  /** The future the engine returns to the caller; taken right after construction. */
+  CallFuture<Object> future() {
+    return java.util.Objects.requireNonNull(future, "future already handed over");
   }
 
   // ---- CallInfo / CallContext ----
@@ -267,7 +278,17 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (streaming) {
       StreamBody s = new StreamBody(this, engine, status, responseHeaders, version());
       stream = s;
-      if (!future.complete(s)) {
+      StreamHandle h = new StreamHandle(s);
+      Lease l = lease;
+      if (l != null) {
+        // From now on the caller owns the exchange: if it drops the response unclosed, the pool
+        // reclaims the lease when the handle is collected, and closing the body abandons the
+        // exchange (resets the HTTP/2 stream, closes the HTTP/1.1 connection with unread bytes).
+        l.trackOwner(h, s::close);
+      }
+      CallFuture<Object> f = future;
+      future = null;
+      if (f == null || !f.complete(h)) {
         // The caller gave up (cancelled) before the head arrived.
         s.close();
       }
@@ -396,8 +417,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (s != null) {
       s.complete();
     } else {
-      future.complete(
-          HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
+      CallFuture<Object> f = future;
+      if (f != null) {
+        f.complete(HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
+      }
     }
   }
 
@@ -407,7 +430,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (s != null) {
       s.fail(failure);
     } else {
-      future.completeExceptionally(failure);
+      CallFuture<Object> f = future;
+      if (f != null) {
+        f.completeExceptionally(failure);
+      }
     }
   }
 
