@@ -30,6 +30,16 @@ public interface Lease {
   void release();
 
   /**
+   * {@link #release()}, given the time the exchange ended as the caller already read it from the
+   * pool's {@link dev.llmpool.time.Ticker} (the transport reads it anyway), which spares the pool a
+   * clock read on the hot path. The idle connection's keep-alive runs from this time, so pass an
+   * exact one; {@link Long#MIN_VALUE} means unknown (the pool reads the clock).
+   */
+  default void release(long endNanos) {
+    release();
+  }
+
+  /**
    * The exchange ended in a way that leaves the connection unfit for reuse (HTTP/1.1 body not fully
    * read, a protocol error): the pool closes the connection once its other exchanges end (at once
    * for HTTP/1.1). For HTTP/2, a merely reset stream should {@link #release()} instead.

@@ -67,6 +67,12 @@ public abstract class Exchange {
    */
   boolean refused;
 
+  /**
+   * When the attempt ended (ticker nanos), if the transport read the clock there; else {@link
+   * Long#MIN_VALUE}.
+   */
+  long endNanos;
+
   /** When the request started being written (ticker nanos). */
   long writeStartNanos;
 
@@ -99,6 +105,7 @@ public abstract class Exchange {
     ended = false;
     headDelivered = false;
     refused = false;
+    endNanos = Long.MIN_VALUE;
     writeStartNanos = nowNanos;
     lastProgressNanos = nowNanos;
     outstanding = 0;
@@ -133,6 +140,14 @@ public abstract class Exchange {
    */
   protected final boolean attemptRefused() {
     return refused;
+  }
+
+  /**
+   * When this attempt ended, in ticker nanos, as the transport read it; {@link Long#MIN_VALUE} when
+   * it did not read the clock there. Valid in {@link #onEnd}.
+   */
+  protected final long attemptEndNanos() {
+    return endNanos;
   }
 
   /** True once this attempt wrote the request's first bytes. */
