@@ -6,6 +6,17 @@ import dev.llmpool.http.HttpResponse;
 import dev.llmpool.http.StreamingResponse;
 import dev.llmpool.http.internal.HttpEngine;
 import dev.llmpool.http.internal.LeaseSource;
+import dev.llmpool.llm.ChatClient;
+import dev.llmpool.llm.ChatObserver;
+import dev.llmpool.llm.ChatOptions;
+import dev.llmpool.llm.OpenAiAuth;
+import dev.llmpool.llm.Pacing;
+import dev.llmpool.llm.RetryPolicy;
+import dev.llmpool.llm.internal.ChatClientSettings;
+import dev.llmpool.llm.internal.ChatEndpoint;
+import dev.llmpool.llm.internal.DefaultChatClient;
+import dev.llmpool.llm.internal.RateLimitPacer;
+import dev.llmpool.llm.internal.SseParser;
 import dev.llmpool.pool.ConnectionPool;
 import dev.llmpool.pool.Lease;
 import dev.llmpool.time.Scheduler;
@@ -30,6 +41,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -85,6 +97,8 @@ public final class LlmPool implements AutoCloseable {
   private final ConnectionPool pool;
   private final HttpEngine engine;
   private final PoolLlmHttp llmHttp;
+  private final ChatClientSettings chatSettings;
+  private final ConcurrentHashMap<PacerKey, RateLimitPacer> pacers = new ConcurrentHashMap<>();
   private final Duration closeGrace;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -139,6 +153,18 @@ public final class LlmPool implements AutoCloseable {
         new HttpEngine(
             new PoolLeases(pool), base, b.timeouts, b.maxResponseBodySize, b.listener, ticker);
     this.llmHttp = new PoolLlmHttp(engine, ticker);
+    this.chatSettings =
+        ChatClientSettings.defaults(scheduler)
+            .withRetryPolicy(b.retryPolicy)
+            .withTotalTimeout(b.timeouts.total())
+            .withAsyncExecutor(b.chatExecutor)
+            .withEventListener(b.listener)
+            .withCallIds(engine::newCallId)
+            .withLimits(
+                (int) b.maxResponseBodySize,
+                ChatClientSettings.DEFAULT_MAX_ERROR_BYTES,
+                SseParser.DEFAULT_MAX_EVENT_BYTES)
+            .withObserver(b.chatObserver);
     register();
     log.debug(
         "llmpool {} to {}: {} I/O, TLS {}",
@@ -207,6 +233,127 @@ public final class LlmPool implements AutoCloseable {
   /** Sends {@code request}; the future completes once the status and headers arrived. */
   public CompletableFuture<StreamingResponse> streamAsync(HttpRequest request) {
     return engine.streamAsync(request);
+  }
+
+  // ---- LLM APIs ----
+
+  /**
+   * A client for OpenAI-compatible chat completions ({@code POST {baseUrl}/chat/completions}) on
+   * this pool's connections, with {@code model} as its default model. The base URL is like {@code
+   * https://api.openai.com/v1}, {@code http://localhost:8000/v1} (vLLM), {@code
+   * http://localhost:11434/v1} (Ollama) or an Azure deployment URL with its {@code api-version}
+   * query. The key is the pool's {@link Builder#bearerToken} or {@link Builder#apiKey}, sent as
+   * {@link Builder#openAiAuth} says. Retries, pacing, the observer and {@code timeouts.total} are
+   * the pool's. Cheap: make one per model and share it (thread-safe).
+   *
+   * @throws IllegalStateException when the pool has no base URL
+   * @throws IllegalArgumentException when {@code model} is blank
+   */
+  public ChatClient openAiChat(String model) {
+    return openAiChat(ChatOptions.model(checkModel(model)));
+  }
+
+  /**
+   * {@link #openAiChat(String)} with default options (model, temperature, max tokens, system
+   * prompt, extra fields and headers...) that every call starts from. Without a model in {@code
+   * defaults}, every call must give one.
+   */
+  public ChatClient openAiChat(ChatOptions defaults) {
+    Objects.requireNonNull(defaults, "defaults");
+    String base = chatBaseUrl("openAiChat");
+    String key = config.chatKey();
+    OpenAiAuth auth = config.openAiAuth;
+    if (auth == OpenAiAuth.AUTO
+        && config.bearerToken == null
+        && "api-key".equalsIgnoreCase(config.apiKeyHeader)) {
+      auth = OpenAiAuth.API_KEY_HEADER; // the pool was told to send the key as api-key
+    }
+    return chatClient(ChatEndpoint.openAi(base, key, auth, config.streamUsage), key, defaults);
+  }
+
+  /**
+   * A client for Anthropic messages ({@code POST {baseUrl}/v1/messages}, base URL {@code
+   * https://api.anthropic.com}; a base URL ending in {@code /v1} is accepted too) on this pool's
+   * connections, with {@code model} as its default model. The pool's key ({@link Builder#apiKey} or
+   * {@link Builder#bearerToken}) goes in {@code x-api-key}, with {@code anthropic-version:
+   * 2023-06-01}. Give the pool the key as {@code apiKey("x-api-key", key)}: a {@code bearerToken}
+   * is also sent as {@code Authorization: Bearer} on every request of the pool.
+   *
+   * @throws IllegalStateException when the pool has no base URL
+   * @throws IllegalArgumentException when {@code model} is blank
+   */
+  public ChatClient anthropicMessages(String model) {
+    return anthropicMessages(ChatOptions.model(checkModel(model)));
+  }
+
+  /** {@link #anthropicMessages(String)} with default options that every call starts from. */
+  public ChatClient anthropicMessages(ChatOptions defaults) {
+    Objects.requireNonNull(defaults, "defaults");
+    String base = chatBaseUrl("anthropicMessages");
+    String key = config.anthropicKey();
+    return chatClient(ChatEndpoint.anthropic(base, key), key, defaults);
+  }
+
+  private ChatClient chatClient(ChatEndpoint endpoint, @Nullable String key, ChatOptions defaults) {
+    ChatClientSettings s = chatSettings;
+    if (config.pacing.enabled()) {
+      // One pacer per origin and key: the limits are the key's, shared by every client using it.
+      s =
+          s.withPacer(
+              pacers.computeIfAbsent(new PacerKey(endpoint.origin(), key), k -> newPacer()));
+    }
+    return new DefaultChatClient(endpoint, llmHttp, defaults, s);
+  }
+
+  /** A pacer whose waits stay within the pool timeout, as a wait for a connection does. */
+  private RateLimitPacer newPacer() {
+    Pacing p = config.pacing;
+    Duration pool = config.timeouts.pool();
+    return new RateLimitPacer(
+        p.maxWait().compareTo(pool) <= 0 ? p : p.toBuilder().maxWait(pool).build());
+  }
+
+  private static String checkModel(String model) {
+    Objects.requireNonNull(model, "model");
+    if (model.isBlank()) {
+      throw new IllegalArgumentException("model is empty");
+    }
+    return model;
+  }
+
+  private String chatBaseUrl(String what) {
+    URI base = config.baseUrl;
+    if (base == null) {
+      throw new IllegalStateException(
+          what + " needs the pool's baseUrl, like https://api.openai.com/v1");
+    }
+    return base.toString();
+  }
+
+  /** Which pacer: an origin and the key used there (held, never printed). */
+  private static final class PacerKey {
+    private final Origin origin;
+    private final @Nullable String key;
+
+    PacerKey(Origin origin, @Nullable String key) {
+      this.origin = origin;
+      this.key = key;
+    }
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+      return o instanceof PacerKey k && origin.equals(k.origin) && Objects.equals(key, k.key);
+    }
+
+    @Override
+    public int hashCode() {
+      return origin.hashCode() * 31 + Objects.hashCode(key);
+    }
+
+    @Override
+    public String toString() {
+      return "PacerKey{" + origin + "}";
+    }
   }
 
   // ---- The pool ----
@@ -424,6 +571,12 @@ public final class LlmPool implements AutoCloseable {
     private Duration closeGrace = Duration.ofSeconds(30);
     private boolean leakTracking;
     private Duration pingAfterIdle = TransportSettings.DEFAULT_PING_AFTER_IDLE;
+    private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+    private Pacing pacing = Pacing.OFF;
+    private OpenAiAuth openAiAuth = OpenAiAuth.AUTO;
+    private boolean streamUsage = true;
+    private @Nullable ChatObserver chatObserver;
+    private @Nullable Executor chatExecutor;
 
     private Builder() {}
 
@@ -454,6 +607,12 @@ public final class LlmPool implements AutoCloseable {
       b.closeGrace = closeGrace;
       b.leakTracking = leakTracking;
       b.pingAfterIdle = pingAfterIdle;
+      b.retryPolicy = retryPolicy;
+      b.pacing = pacing;
+      b.openAiAuth = openAiAuth;
+      b.streamUsage = streamUsage;
+      b.chatObserver = chatObserver;
+      b.chatExecutor = chatExecutor;
       return b;
     }
 
@@ -462,8 +621,12 @@ public final class LlmPool implements AutoCloseable {
      * {@code /chat/completions} is sent to {@code https://api.openai.com/v1/chat/completions}.
      * Optional: without one, every request needs an absolute URL.
      *
+     * <p>A query is kept and added to every request under the base URL: Azure OpenAI's {@code
+     * https://RES.openai.azure.com/openai/deployments/DEPLOYMENT?api-version=2024-10-21}. It is
+     * never printed (a query may hold a key).
+     *
      * @throws IllegalArgumentException when it is not an absolute http(s) URL with a host, or has
-     *     user-info, a query or a fragment
+     *     user-info or a fragment
      */
     public Builder baseUrl(String url) {
       Objects.requireNonNull(url, "baseUrl");
@@ -490,8 +653,8 @@ public final class LlmPool implements AutoCloseable {
         throw new IllegalArgumentException(
             "baseUrl must not carry credentials (user-info); use bearerToken or apiKey");
       }
-      if (url.getRawQuery() != null || url.getRawFragment() != null) {
-        throw new IllegalArgumentException("baseUrl must not have a query or a fragment");
+      if (url.getRawFragment() != null) {
+        throw new IllegalArgumentException("baseUrl must not have a fragment");
       }
       this.baseUrl = url;
       return this;
@@ -739,6 +902,86 @@ public final class LlmPool implements AutoCloseable {
       }
       this.pingAfterIdle = idle;
       return this;
+    }
+
+    /**
+     * When the chat clients ({@link LlmPool#openAiChat}, {@link LlmPool#anthropicMessages}) retry a
+     * failed call. Default {@link RetryPolicy#DEFAULT}: 2 retries on 408, 409, 429, 5xx and 529,
+     * honouring {@code Retry-After}, as the official SDKs do; {@link RetryPolicy#NONE} for none.
+     */
+    public Builder retryPolicy(RetryPolicy policy) {
+      this.retryPolicy = Objects.requireNonNull(policy, "retryPolicy");
+      return this;
+    }
+
+    /**
+     * Client-side pacing of chat calls by the provider's rate-limit headers: when the last response
+     * said the requests or tokens of a window are used up, a new call waits for the window's reset
+     * (at most {@link Pacing#maxWait()}, the pool timeout and what is left of {@code
+     * timeouts.total}) instead of earning a 429. One pacer per origin and key, shared by every chat
+     * client of this pool. Default {@link Pacing#OFF}.
+     */
+    public Builder pacing(Pacing pacing) {
+      this.pacing = Objects.requireNonNull(pacing, "pacing");
+      return this;
+    }
+
+    /**
+     * How {@link LlmPool#openAiChat} sends the key. Default {@link OpenAiAuth#AUTO}: {@code
+     * api-key} for Azure OpenAI hosts (or when the key was given as {@code apiKey("api-key",
+     * key)}), {@code Authorization: Bearer} elsewhere.
+     */
+    public Builder openAiAuth(OpenAiAuth auth) {
+      this.openAiAuth = Objects.requireNonNull(auth, "openAiAuth");
+      return this;
+    }
+
+    /**
+     * Whether OpenAI-compatible streams ask for token usage ({@code stream_options.include_usage}).
+     * Default on; turn it off for a server that refuses the field (Azure api-versions before
+     * 2024-09-01 are recognised and left out automatically).
+     */
+    public Builder streamUsage(boolean on) {
+      this.streamUsage = on;
+      return this;
+    }
+
+    /**
+     * Hears every chat call once when it ends, success or failure: provider, models, usage,
+     * duration, time to first chunk, attempts, error type, rate limits (for metrics and tracing).
+     * Default none, which costs nothing.
+     */
+    public Builder chatObserver(ChatObserver observer) {
+      this.chatObserver = Objects.requireNonNull(observer, "chatObserver");
+      return this;
+    }
+
+    /**
+     * Where the asynchronous chat calls ({@code completeAsync}, {@code streamAsync}) run their
+     * steps: decoding the response and calling the stream listener. Default none: they run on the
+     * llmpool I/O thread that delivered the bytes, so listeners must be quick; give an executor
+     * (virtual threads are a good fit) for listeners that are not. Blocking calls always run their
+     * steps on the calling thread.
+     */
+    public Builder chatExecutor(Executor executor) {
+      this.chatExecutor = Objects.requireNonNull(executor, "chatExecutor");
+      return this;
+    }
+
+    /** The key the chat clients send: the bearer token, else the API key; null for none. */
+    @Nullable String chatKey() {
+      if (bearerToken != null) {
+        return bearerToken;
+      }
+      return apiKey;
+    }
+
+    /** The key for Anthropic: an {@code x-api-key} API key first, else {@link #chatKey()}. */
+    @Nullable String anthropicKey() {
+      if (apiKey != null && "x-api-key".equalsIgnoreCase(apiKeyHeader)) {
+        return apiKey;
+      }
+      return chatKey();
     }
 
     Ticker ticker() {

@@ -53,6 +53,7 @@ public final class HttpRequest {
   private final @Nullable String contentType;
   private final @Nullable Duration timeout;
   private final @Nullable EventListener listener;
+  private final boolean resendIfUnprocessed;
 
   private HttpRequest(Builder b) {
     this.method = b.method;
@@ -63,6 +64,7 @@ public final class HttpRequest {
     this.contentType = b.contentType;
     this.timeout = b.timeout;
     this.listener = b.listener;
+    this.resendIfUnprocessed = b.resendIfUnprocessed;
   }
 
   /** A GET request to {@code target} (a path under the base URL, or an absolute URL). */
@@ -92,6 +94,7 @@ public final class HttpRequest {
     b.contentType = contentType;
     b.timeout = timeout;
     b.listener = listener;
+    b.resendIfUnprocessed = resendIfUnprocessed;
     return b;
   }
 
@@ -140,6 +143,14 @@ public final class HttpRequest {
     return listener;
   }
 
+  /**
+   * Whether llmpool may re-send this request by itself when the server provably did not process it
+   * (see {@link Builder#resendIfUnprocessed(boolean)}); true unless turned off.
+   */
+  public boolean resendIfUnprocessed() {
+    return resendIfUnprocessed;
+  }
+
   byte @Nullable [] bodyArray() {
     return body;
   }
@@ -177,6 +188,7 @@ public final class HttpRequest {
     private @Nullable String contentType;
     private @Nullable Duration timeout;
     private @Nullable EventListener listener;
+    private boolean resendIfUnprocessed = true;
 
     private Builder(String method, String target) {
       Objects.requireNonNull(method, "method");
@@ -297,6 +309,19 @@ public final class HttpRequest {
     /** An event listener for this call, heard in addition to the pool's. */
     public Builder listener(EventListener l) {
       this.listener = Objects.requireNonNull(l, "listener");
+      return this;
+    }
+
+    /**
+     * Whether llmpool may re-send this request by itself when the server provably did not process
+     * it (a stale pooled connection, an HTTP/2 stream refused or above a GOAWAY). Default true.
+     * Turn it off for a request that must go on the wire at most once whatever happens, such as one
+     * whose body came from a source that cannot be read twice (the SDK integrations do this for
+     * bodies their SDK marks non-repeatable): such a failure is then reported at once, still with
+     * {@code requestMayHaveBeenProcessed() == false}, and the caller decides.
+     */
+    public Builder resendIfUnprocessed(boolean allowed) {
+      this.resendIfUnprocessed = allowed;
       return this;
     }
 

@@ -291,6 +291,21 @@ class HttpContractTest {
   @ParameterizedTest
   @EnumSource(
       value = Proto.class,
+      names = {"H2C", "H2"})
+  void aRequestThatMustNotBeResentFailsAtOnceAsNotProcessed(Proto p) {
+    start(p);
+    server.enqueue(Reply.fault(Fault.REFUSE_STREAM));
+    assertThatThrownBy(() -> pool.send(chat(newId()).resendIfUnprocessed(false).build()))
+        .isInstanceOf(ConnectionLostException.class)
+        .satisfies(e -> assertThat(((LlmPoolException) e).requestMayHaveBeenProcessed()).isFalse());
+    assertThat(server.requests()).hasSize(1);
+    assertThat(chat(newId()).resendIfUnprocessed(false).build().toBuilder().build())
+        .satisfies(r -> assertThat(r.resendIfUnprocessed()).isFalse());
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Proto.class,
       names = {"HTTP_1_1", "HTTPS_1_1"})
   void withoutStreamsARefusalIsADisconnectThatMayHaveBeenProcessed(Proto p) {
     start(p);

@@ -70,7 +70,26 @@ public enum Fault {
    * header or the head of the queue ({@link MockLlmServer#enqueue}), never from a rule (rules see
    * the whole request).
    */
-  RESPOND_BEFORE_BODY;
+  RESPOND_BEFORE_BODY,
+
+  /**
+   * A stream answers 200, sends half its events, then an error event in the provider's shape, and
+   * ends: Anthropic {@code event: error} with {@code data: {"type":"error","error":{"type":
+   * "overloaded_error","message":"Overloaded"}}}; OpenAI-compatible servers (vLLM, LiteLLM) {@code
+   * data: {"error":{"message","type","param","code"}}}, whose {@code code} is the status when the
+   * error has no code of its own. The error is the one of the reply's status when that is an error
+   * status ({@code Reply.error(429).toBuilder().fault(ERROR_EVENT_MID_STREAM)}), else 529
+   * (overloaded). A request that does not stream gets the reply's status as usual.
+   */
+  ERROR_EVENT_MID_STREAM,
+
+  /**
+   * A stream answers 200, sends half its events and half the bytes of the next one, then ends the
+   * body cleanly (the last chunk on HTTP/1.1, {@code END_STREAM} on HTTP/2): the event stream is
+   * cut inside an event, while the HTTP exchange itself is complete. A request that does not stream
+   * gets its JSON answer unharmed.
+   */
+  TRUNCATE_MID_EVENT;
 
   /** This fault's {@code x-mock-fault} header value: its name in lower case with dashes. */
   public String headerValue() {

@@ -16,6 +16,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.AbstractMap.SimpleImmutableEntry;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -431,8 +432,16 @@ final class LlmApi {
 
   /** The response to a valid request, as the reply says. */
   Plan plan(Head head, Body body, Reply reply, String requestId) {
-    if (reply.status() >= 400) {
+    boolean streamed = body.stream() && head.route() != Route.MODELS;
+    // An error event comes after a 200, inside the stream; the reply's status names the error.
+    boolean errorEvent = streamed && reply.fault() == Fault.ERROR_EVENT_MID_STREAM;
+    if (reply.status() >= 400 && !errorEvent) {
       return errorPlan(head.flavor(), fromReply(head.flavor(), reply), requestId, reply);
+    }
+    Reply eventError = null;
+    if (errorEvent) {
+      eventError = reply.status() >= 400 ? reply : reply.toBuilder().status(529).build();
+      reply = reply.toBuilder().status(200).build(); // and no retry-after header on the 200
     }
     long tpsNanos =
         reply.tokensPerSecond() > 0 ? (long) (1_000_000_000L / reply.tokensPerSecond()) : 0;
@@ -446,7 +455,7 @@ final class LlmApi {
           List.of(new Plan.Part(json, 0)),
           false,
           delay,
-          reply.fault());
+          wireFault(reply));
     }
     String model = body.model() != null ? body.model() : "mock-model";
     List<String> tokens = tokens(reply.textFor(body.prompt()));
@@ -477,11 +486,60 @@ final class LlmApi {
         anthropicEvents(parts, id, model, tokens, cut, body, tpsNanos);
       }
     }
+    if (body.stream() && eventError != null) {
+      parts = new ArrayList<>(parts.subList(0, half(parts)));
+      parts.add(new Plan.Part(errorEvent(head.flavor(), fromReply(head.flavor(), eventError)), 0));
+    } else if (body.stream() && reply.fault() == Fault.TRUNCATE_MID_EVENT) {
+      int half = half(parts);
+      byte[] next = parts.get(half).bytes();
+      parts = new ArrayList<>(parts.subList(0, half));
+      parts.add(new Plan.Part(Arrays.copyOf(next, next.length / 2), 0));
+    }
     List<Map.Entry<String, String>> h = headers(head.flavor(), contentType, requestId, rl, reply);
     if (body.stream()) {
       h.add(entry("cache-control", "no-cache"));
     }
-    return new Plan(reply.status(), h, parts, body.stream(), delay, reply.fault());
+    return new Plan(reply.status(), h, parts, body.stream(), delay, wireFault(reply));
+  }
+
+  /** Events sent before a mid-stream fault acts: half of them, as for the mid-body faults. */
+  private static int half(List<Plan.Part> parts) {
+    return Math.max(1, parts.size() / 2);
+  }
+
+  /**
+   * The fault the protocol handlers act out: none for the faults that are wholly in the plan's
+   * bytes.
+   */
+  private static Fault wireFault(Reply reply) {
+    Fault f = reply.fault();
+    return f == Fault.ERROR_EVENT_MID_STREAM || f == Fault.TRUNCATE_MID_EVENT ? Fault.NONE : f;
+  }
+
+  /**
+   * An error inside a stream that began with a 200: Anthropic's {@code error} event, or the {@code
+   * data: {"error": ...}} chunk of OpenAI-compatible servers (vLLM, LiteLLM), whose {@code code} is
+   * the status when the error has no code of its own.
+   */
+  private byte[] errorEvent(Flavor flavor, ApiError e) {
+    ObjectNode root = mapper.createObjectNode();
+    if (flavor == Flavor.ANTHROPIC) {
+      root.put("type", "error");
+      ObjectNode err = root.putObject("error");
+      err.put("type", e.type());
+      err.put("message", e.message());
+      return sse("error", root);
+    }
+    ObjectNode err = root.putObject("error");
+    err.put("message", e.message());
+    err.put("type", e.type());
+    err.putNull("param");
+    if (e.code() != null) {
+      err.put("code", e.code());
+    } else {
+      err.put("code", e.status());
+    }
+    return sse(null, root);
   }
 
   /** An error response in the flavour's shape. */
@@ -508,7 +566,7 @@ final class LlmApi {
         List.of(new Plan.Part(json(root), 0)),
         false,
         reply != null ? reply.headersDelay().toNanos() : 0,
-        reply != null ? reply.fault() : Fault.NONE);
+        reply != null ? wireFault(reply) : Fault.NONE);
   }
 
   private List<Map.Entry<String, String>> headers(

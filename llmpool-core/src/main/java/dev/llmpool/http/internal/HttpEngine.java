@@ -52,6 +52,7 @@ public final class HttpEngine {
   final long maxResponseBodySize;
   private final @Nullable Origin baseOrigin;
   private final String basePath;
+  private final @Nullable String baseQuery;
   private final Timeouts timeouts;
   private final EventListener listener;
   private final AtomicLong callIds = new AtomicLong();
@@ -60,7 +61,8 @@ public final class HttpEngine {
   private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
   /**
-   * @param baseUrl the base URL relative targets resolve against, or null
+   * @param baseUrl the base URL relative targets resolve against, or null; its query, if any, is
+   *     added to every relative target
    * @param listener the pool's event listener
    */
   public HttpEngine(
@@ -86,9 +88,11 @@ public final class HttpEngine {
         p = p.substring(0, p.length() - 1);
       }
       this.basePath = p;
+      this.baseQuery = baseUrl.getRawQuery();
     } else {
       this.baseOrigin = null;
       this.basePath = "";
+      this.baseQuery = null;
     }
   }
 
@@ -136,8 +140,13 @@ public final class HttpEngine {
       origin = base;
       String t = request.target();
       target = t.startsWith("/") ? basePath + t : basePath + "/" + t;
-      if (target.isEmpty()) {
-        target = "/";
+      if (target.isEmpty() || target.startsWith("?")) {
+        target = "/" + target;
+      }
+      String q = baseQuery;
+      if (q != null) {
+        // The base URL's query goes with every request under it (Azure's api-version).
+        target = target + (target.indexOf('?') < 0 ? "?" : "&") + q;
       }
     }
     EventListener l = Listeners.both(listener, request.listener());
@@ -191,6 +200,14 @@ public final class HttpEngine {
 
   private static RealCall callOf(CallFuture<Object> f) {
     return f.call();
+  }
+
+  /**
+   * A new call id, unique within the pool: for work that is not one HTTP call but is reported to
+   * the event listener as one (a chat call and its retries).
+   */
+  public long newCallId() {
+    return callIds.incrementAndGet();
   }
 
   /** A call ended (success or failure). */

@@ -403,6 +403,7 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
    */
   private boolean retryable(LlmPoolException failure) {
     return !failure.requestMayHaveBeenProcessed()
+        && request.resendIfUnprocessed()
         && failure instanceof ConnectionLostException
         && !responseHeadDelivered()
         && attempt <= HttpEngine.MAX_SAFE_RETRIES

@@ -6,6 +6,8 @@ import dev.llmpool.LlmPoolException;
 import dev.llmpool.Origin;
 import dev.llmpool.TotalTimeoutException;
 import dev.llmpool.llm.ApiStatusException;
+import dev.llmpool.llm.ChatObservation;
+import dev.llmpool.llm.ChatObserver;
 import dev.llmpool.llm.ChatResponse;
 import dev.llmpool.llm.RateLimits;
 import dev.llmpool.llm.SseLimitExceededException;
@@ -25,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +51,15 @@ final class ChatCall implements SseParser.Handler, StreamSink {
 
   /** How much of a stream is read after its end marker, to keep the connection reusable. */
   static final int MAX_DRAIN_BYTES = 64 * 1024;
+
+  /**
+   * How long a finished answer waits for the end of its body before it goes to the caller anyway.
+   * Servers end the body right after the end marker (usually in the same packet), and the HTTP
+   * layer returns the connection to the pool when it reads that end; waiting for it means that a
+   * call made as soon as this one returns finds the connection idle instead of opening another. A
+   * server that keeps the body open after its marker costs at most this much latency.
+   */
+  static final long TAIL_GRACE_NANOS = 50_000_000L;
 
   private static final ClassValue<Boolean> WANTS_RAW_EVENTS =
       new ClassValue<>() {
@@ -78,8 +90,13 @@ final class ChatCall implements SseParser.Handler, StreamSink {
   private final boolean rawEvents;
   private final Executor exec;
   private final EventListener.CallInfo callInfo;
+  private final @Nullable String requestModel;
 
   private final Object lock = new Object();
+
+  /** A finished answer held back until the body's end or {@link #TAIL_GRACE_NANOS}; one wins. */
+  private final AtomicReference<@Nullable Decoded> finishedAnswer = new AtomicReference<>();
+
   // Guarded by lock: what the attempt in progress holds, for cleanup() to release.
   private @Nullable LlmHttpResponse current;
   private @Nullable CompletableFuture<LlmHttpResponse> sending;
@@ -103,6 +120,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
   private boolean paced;
   private boolean delivered;
   private long firstTokenNanos = -1;
+  private long firstOutputNanos = -1;
   private long headersNanos;
   private long headersMillis;
   private RateLimits rateLimits = RateLimits.NONE;
@@ -122,7 +140,8 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       List<Map.Entry<String, String>> headers,
       boolean streaming,
       @Nullable StreamListener listener,
-      Executor exec) {
+      Executor exec,
+      @Nullable String requestModel) {
     this.endpoint = endpoint;
     this.http = http;
     this.settings = settings;
@@ -136,6 +155,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     this.listener = listener;
     this.rawEvents = listener != null && WANTS_RAW_EVENTS.get(listener.getClass());
     this.exec = exec;
+    this.requestModel = requestModel;
     long id = settings.callIds().getAsLong();
     String path = endpoint.uri().getRawPath();
     this.callInfo = new LlmCallInfo(id, "POST", origin, path == null ? "/" : path);
@@ -151,7 +171,15 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     totalNanos = settings.totalTimeout().toNanos();
     deadlineNanos = startNanos + totalNanos;
     totalTimer = settings.scheduler().schedule(this::onTotalTimeout, totalNanos);
-    var unused = result.whenComplete((r, e) -> cleanup(e == null));
+    ChatObserver observer = settings.observer();
+    var unused =
+        result.whenComplete(
+            (r, e) -> {
+              cleanup(e == null);
+              if (observer != null) {
+                observe(observer, r, e);
+              }
+            });
     step(this::beginAttempt);
   }
 
@@ -440,6 +468,10 @@ final class ChatCall implements SseParser.Handler, StreamSink {
         f = CompletableFuture.failedFuture(e);
       }
       if (!f.isDone()) {
+        if (finishedAnswer.get() != null) {
+          // The answer waits a little for the body's end; the tail is read in the background.
+          scheduleDelivery();
+        }
         var unused =
             f.whenComplete(
                 (chunk, err) ->
@@ -447,6 +479,8 @@ final class ChatCall implements SseParser.Handler, StreamSink {
                         () -> {
                           if (onChunk(resp, chunk, err)) {
                             pull(resp);
+                          } else {
+                            deliverFinished();
                           }
                         }));
         return;
@@ -459,8 +493,58 @@ final class ChatCall implements SseParser.Handler, StreamSink {
         err = e;
       }
       if (!onChunk(resp, chunk, err)) {
+        deliverFinished();
         return;
       }
+    }
+  }
+
+  /**
+   * Hands a finished answer held back by {@link #answerFinished} to the caller. By then the body's
+   * end has usually been read too and the connection is back in the pool, so a next call made as
+   * soon as this one returns finds it there (HTTP/1.1 keeps one exchange per connection).
+   */
+  private void deliverFinished() {
+    Decoded d = finishedAnswer.getAndSet(null);
+    if (d != null) {
+      succeed(d, isDraining());
+    }
+  }
+
+  /**
+   * Delivers the finished answer after {@link #TAIL_GRACE_NANOS} unless the body's end comes first.
+   * The timer runs outside the step sequence: it reads only what the steps wrote before they
+   * scheduled it (ordered by the scheduler), and {@link #finishedAnswer} makes one delivery win.
+   */
+  private void scheduleDelivery() {
+    Scheduler.Cancellable c =
+        settings.scheduler().schedule(this::deliverFinished, TAIL_GRACE_NANOS);
+    boolean cancel;
+    Scheduler.Cancellable old = null;
+    synchronized (lock) {
+      cancel = result.isDone();
+      if (!cancel) {
+        old = timer; // a retry's or pacing's timer, which has run by now
+        timer = c;
+      }
+    }
+    if (old != null) {
+      old.cancel();
+    }
+    if (cancel) {
+      c.cancel();
+    }
+  }
+
+  /**
+   * The stream's end marker arrived: the answer is complete. It is held back while the rest of the
+   * body (normally just its end) is read from what has already arrived, so that the connection is
+   * released before the caller sees the answer; reading never waits for it (see {@link #pull}).
+   */
+  private void answerFinished(Decoded d) {
+    finishedAnswer.set(d);
+    synchronized (lock) {
+      draining = true;
     }
   }
 
@@ -495,7 +579,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     try {
       p.feed(chunk);
       if (d.finished()) {
-        succeed(d.finish(this), true);
+        answerFinished(d.finish(this));
         return true; // read the rest (normally just the body's end) so the connection is kept
       }
       return true;
@@ -597,10 +681,17 @@ final class ChatCall implements SseParser.Handler, StreamSink {
     }
   }
 
+  private void firstText() {
+    firstOutput();
+    if (firstTokenNanos < 0) {
+      firstTokenNanos = firstOutputNanos;
+    }
+  }
+
   private void firstOutput() {
     delivered = true;
-    if (firstTokenNanos < 0) {
-      firstTokenNanos = ticker.nanoTime();
+    if (firstOutputNanos < 0) {
+      firstOutputNanos = ticker.nanoTime();
     }
   }
 
@@ -611,7 +702,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       return;
     }
     ensureRunning();
-    firstOutput();
+    firstText();
     try {
       l.onText(text);
     } catch (RuntimeException | Error e) {
@@ -626,7 +717,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       return;
     }
     ensureRunning();
-    delivered = true;
+    firstOutput();
     try {
       l.onReasoning(text);
     } catch (RuntimeException | Error e) {
@@ -641,7 +732,7 @@ final class ChatCall implements SseParser.Handler, StreamSink {
       return;
     }
     ensureRunning();
-    delivered = true;
+    firstOutput();
     try {
       l.onToolCall(call);
     } catch (RuntimeException | Error e) {
@@ -756,6 +847,43 @@ final class ChatCall implements SseParser.Handler, StreamSink {
             settings.totalTimeout(),
             n > 0,
             null));
+  }
+
+  /**
+   * Tells the observer how the call ended; runs once, when the result completes, on whichever
+   * thread completed it. Reads the step-confined first-output time without a lock: a stale value
+   * (the deadline ending the call while a chunk is in hand) only makes the figure absent.
+   */
+  private void observe(
+      ChatObserver observer, @Nullable ChatResponse response, @Nullable Throwable failure) {
+    Throwable error = failure == null ? null : unwrap(failure);
+    long now = ticker.nanoTime();
+    long first = firstOutputNanos;
+    RateLimits limits =
+        response != null
+            ? response.rateLimits()
+            : error instanceof ApiStatusException api ? api.rateLimits() : RateLimits.NONE;
+    ChatObservation o =
+        new ChatObservation(
+            endpoint.codec().name(),
+            ChatObservation.CHAT,
+            origin,
+            streaming,
+            requestModel,
+            response == null ? null : response.model(),
+            response == null ? null : response.usage(),
+            response != null ? response.latency() : Duration.ofNanos(now - startNanos),
+            streaming && first >= 0 ? Duration.ofNanos(first - startNanos) : null,
+            attempts,
+            error == null ? null : error.getClass().getSimpleName(),
+            error,
+            response == null ? null : response.finishReason(),
+            limits);
+    try {
+      observer.chatEnded(o);
+    } catch (RuntimeException e) {
+      log.warn("chat observer threw; ignored", e);
+    }
   }
 
   /** Runs once the result is complete, on whichever thread completed it. */

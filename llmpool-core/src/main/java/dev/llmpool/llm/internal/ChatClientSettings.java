@@ -2,6 +2,7 @@ package dev.llmpool.llm.internal;
 
 import dev.llmpool.EventListener;
 import dev.llmpool.Timeouts;
+import dev.llmpool.llm.ChatObserver;
 import dev.llmpool.llm.Pacing;
 import dev.llmpool.llm.RetryPolicy;
 import dev.llmpool.time.Scheduler;
@@ -32,6 +33,8 @@ import org.jspecify.annotations.Nullable;
  * @param maxErrorBytes the most of an error body read
  * @param maxEventBytes the largest SSE line or event
  * @param random the jitter's random source, values in [0, 1)
+ * @param observer hears every call once when it ends, or null for none (then nothing is measured
+ *     for it)
  */
 public record ChatClientSettings(
     RetryPolicy retryPolicy,
@@ -44,7 +47,8 @@ public record ChatClientSettings(
     int maxResponseBytes,
     int maxErrorBytes,
     int maxEventBytes,
-    DoubleSupplier random) {
+    DoubleSupplier random,
+    @Nullable ChatObserver observer) {
 
   /** The default largest non-streamed response: 32 MiB. */
   public static final int DEFAULT_MAX_RESPONSE_BYTES = 32 << 20;
@@ -63,8 +67,12 @@ public record ChatClientSettings(
     if (totalTimeout.isNegative() || totalTimeout.isZero()) {
       throw new IllegalArgumentException("totalTimeout must be positive, got " + totalTimeout);
     }
-    if (maxResponseBytes < 1024 || maxErrorBytes < 1024 || maxEventBytes < 1024) {
-      throw new IllegalArgumentException("size bounds must be at least 1 KiB");
+    if (maxResponseBytes < 1) {
+      throw new IllegalArgumentException(
+          "maxResponseBytes must be positive, got " + maxResponseBytes);
+    }
+    if (maxErrorBytes < 1024 || maxEventBytes < 1024) {
+      throw new IllegalArgumentException("error and event size bounds must be at least 1 KiB");
     }
   }
 
@@ -87,7 +95,8 @@ public record ChatClientSettings(
         DEFAULT_MAX_RESPONSE_BYTES,
         DEFAULT_MAX_ERROR_BYTES,
         SseParser.DEFAULT_MAX_EVENT_BYTES,
-        () -> ThreadLocalRandom.current().nextDouble());
+        () -> ThreadLocalRandom.current().nextDouble(),
+        null);
   }
 
   /** These settings with another retry policy. */
@@ -103,7 +112,8 @@ public record ChatClientSettings(
         maxResponseBytes,
         maxErrorBytes,
         maxEventBytes,
-        random);
+        random,
+        observer);
   }
 
   /** These settings with a new pacer for {@code pacing}. */
@@ -119,7 +129,8 @@ public record ChatClientSettings(
         maxResponseBytes,
         maxErrorBytes,
         maxEventBytes,
-        random);
+        random,
+        observer);
   }
 
   /** These settings with another total timeout. */
@@ -135,7 +146,8 @@ public record ChatClientSettings(
         maxResponseBytes,
         maxErrorBytes,
         maxEventBytes,
-        random);
+        random,
+        observer);
   }
 
   /** These settings with another async executor (null: the completing thread). */
@@ -151,7 +163,8 @@ public record ChatClientSettings(
         maxResponseBytes,
         maxErrorBytes,
         maxEventBytes,
-        random);
+        random,
+        observer);
   }
 
   /** These settings with another event listener. */
@@ -167,7 +180,8 @@ public record ChatClientSettings(
         maxResponseBytes,
         maxErrorBytes,
         maxEventBytes,
-        random);
+        random,
+        observer);
   }
 
   /** These settings with other size bounds. */
@@ -183,7 +197,8 @@ public record ChatClientSettings(
         maxResponse,
         maxError,
         maxEvent,
-        random);
+        random,
+        observer);
   }
 
   /** These settings with another jitter source. */
@@ -199,6 +214,58 @@ public record ChatClientSettings(
         maxResponseBytes,
         maxErrorBytes,
         maxEventBytes,
-        r);
+        r,
+        observer);
+  }
+
+  /** These settings with another observer (null: none). */
+  public ChatClientSettings withObserver(@Nullable ChatObserver o) {
+    return new ChatClientSettings(
+        retryPolicy,
+        pacer,
+        totalTimeout,
+        scheduler,
+        asyncExecutor,
+        eventListener,
+        callIds,
+        maxResponseBytes,
+        maxErrorBytes,
+        maxEventBytes,
+        random,
+        o);
+  }
+
+  /** These settings with a given pacer (shared with other clients of the same key). */
+  public ChatClientSettings withPacer(RateLimitPacer p) {
+    return new ChatClientSettings(
+        retryPolicy,
+        p,
+        totalTimeout,
+        scheduler,
+        asyncExecutor,
+        eventListener,
+        callIds,
+        maxResponseBytes,
+        maxErrorBytes,
+        maxEventBytes,
+        random,
+        observer);
+  }
+
+  /** These settings with another source of call ids. */
+  public ChatClientSettings withCallIds(LongSupplier ids) {
+    return new ChatClientSettings(
+        retryPolicy,
+        pacer,
+        totalTimeout,
+        scheduler,
+        asyncExecutor,
+        eventListener,
+        ids,
+        maxResponseBytes,
+        maxErrorBytes,
+        maxEventBytes,
+        random,
+        observer);
   }
 }

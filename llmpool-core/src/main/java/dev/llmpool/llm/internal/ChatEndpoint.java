@@ -1,6 +1,7 @@
 package dev.llmpool.llm.internal;
 
 import dev.llmpool.Origin;
+import dev.llmpool.llm.OpenAiAuth;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.AbstractMap;
@@ -17,16 +18,6 @@ import org.jspecify.annotations.Nullable;
  * (credentials, {@code anthropic-version}). Immutable.
  */
 public final class ChatEndpoint {
-  /** How an OpenAI-compatible server wants the key. */
-  public enum OpenAiAuth {
-    /** {@code api-key} for Azure OpenAI hosts, {@code Authorization: Bearer} elsewhere. */
-    AUTO,
-    /** {@code Authorization: Bearer <key>}. */
-    BEARER,
-    /** {@code api-key: <key>} (Azure OpenAI). */
-    API_KEY_HEADER
-  }
-
   /** The Anthropic API version llmpool speaks. */
   public static final String ANTHROPIC_VERSION = "2023-06-01";
 

@@ -122,7 +122,17 @@ public final class DefaultChatClient implements ChatClient {
             ? endpoint.redactor()
             : endpoint.redactor().withHeaders(merged.headers().entrySet());
     return new ChatCall(
-        endpoint, http, settings, decider, redactor, body, headers, streaming, listener, exec);
+        endpoint,
+        http,
+        settings,
+        decider,
+        redactor,
+        body,
+        headers,
+        streaming,
+        listener,
+        exec,
+        merged.model());
   }
 
   /** The endpoint, without secrets. */

@@ -19,8 +19,14 @@ import java.util.concurrent.CompletableFuture;
  *       policy says otherwise), so that flag must be exact.
  *   <li>The HTTP layer applies its own connect, write, read and pool timeouts, and stops by the
  *       request's {@link LlmHttpRequest#deadlineNanos()} (the chat call's {@code timeouts.total}).
- *       It may re-send a request that provably never reached the server (a stale pooled
- *       connection), at most once, transparently.
+ *       It re-sends, transparently, a request that provably never reached the server: one on a
+ *       stale pooled connection that died before the request was fully written and before any byte
+ *       of the response arrived, or an HTTP/2 stream refused with {@code REFUSED_STREAM} or
+ *       numbered above a GOAWAY's last-stream-id. A re-sent stream can be refused again (a server
+ *       retiring connections every few streams), so it does this up to {@code
+ *       HttpEngine.MAX_SAFE_RETRIES} (3) times, within the request's deadline; each re-send is an
+ *       {@code EventListener.retry} event. A request that may have been processed is never re-sent
+ *       by the HTTP layer.
  *   <li>Cancelling the returned future, or closing the response, releases the connection or stream;
  *       it is safe from any thread and more than once.
  *   <li>Futures may be completed on I/O threads; the chat client hops off them before running

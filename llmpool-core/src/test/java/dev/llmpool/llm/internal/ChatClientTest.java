@@ -9,6 +9,7 @@ import dev.llmpool.llm.ChatClient;
 import dev.llmpool.llm.ChatOptions;
 import dev.llmpool.llm.ChatResponse;
 import dev.llmpool.llm.Message;
+import dev.llmpool.llm.OpenAiAuth;
 import dev.llmpool.llm.StreamListener;
 import dev.llmpool.llm.ToolCall;
 import dev.llmpool.llm.Usage;
@@ -246,14 +247,34 @@ class ChatClientTest extends ChatClientTestSupport {
     for (int i = 4; i < events.size(); i++) {
       stream.push(events.get(i));
     }
-    // message_stop completes the call at once; the body's end is read afterwards to keep the
-    // connection reusable.
+    // message_stop finishes the answer; it waits a little for the body's end (which releases the
+    // connection), then goes to the caller anyway, the end being read afterwards.
+    assertThat(f).isNotDone();
+    manual.advance(Duration.ofNanos(ChatCall.TAIL_GRACE_NANOS - 1));
+    assertThat(f).isNotDone();
+    manual.advance(Duration.ofNanos(1));
     assertThat(f).isCompleted();
     assertThat(stream.released()).isFalse();
     stream.end();
     assertThat(stream.ended()).isTrue();
     assertThat(stream.closed()).isTrue();
     assertThat(f.join().text()).isEqualTo("Hello w\u00f6rld");
+  }
+
+  @Test
+  void aStreamWhoseBodyEndsRightAfterItsEndMarkerIsReleasedBeforeTheCallerHearsOfIt() {
+    FakeResponse stream = FakeResponse.manualSse();
+    http.then(stream);
+    CompletableFuture<ChatResponse> f = anthropic().streamAsync(HELLO, t -> {});
+    for (String e : Fixtures.events("anthropic-stream.sse")) {
+      stream.push(e);
+    }
+    assertThat(f).isNotDone();
+    stream.end();
+    assertThat(f).isCompleted();
+    assertThat(stream.ended()).isTrue();
+    assertThat(f.join().text()).isEqualTo("Hello w\u00f6rld");
+    assertThat(manual.pendingTasks()).as("the grace timer is cancelled").isZero();
   }
 
   @Test
@@ -318,8 +339,7 @@ class ChatClientTest extends ChatClientTestSupport {
   void badInputIsRefusedBeforeAnythingIsSent() {
     DefaultChatClient noModel =
         new DefaultChatClient(
-            ChatEndpoint.openAi(
-                "http://localhost:11434/v1", null, ChatEndpoint.OpenAiAuth.AUTO, true),
+            ChatEndpoint.openAi("http://localhost:11434/v1", null, OpenAiAuth.AUTO, true),
             http,
             ChatOptions.EMPTY,
             settings());

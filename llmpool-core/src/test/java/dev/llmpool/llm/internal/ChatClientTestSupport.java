@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.llmpool.EventListener;
 import dev.llmpool.llm.ChatOptions;
 import dev.llmpool.llm.Message;
+import dev.llmpool.llm.OpenAiAuth;
 import dev.llmpool.time.ManualScheduler;
 import dev.llmpool.time.Scheduler;
 import dev.llmpool.time.Ticker;
@@ -39,7 +40,7 @@ abstract class ChatClientTestSupport {
 
   DefaultChatClient openAi(ChatClientSettings s) {
     return new DefaultChatClient(
-        ChatEndpoint.openAi("https://api.openai.com/v1", KEY, ChatEndpoint.OpenAiAuth.AUTO, true),
+        ChatEndpoint.openAi("https://api.openai.com/v1", KEY, OpenAiAuth.AUTO, true),
         http,
         ChatOptions.model("gpt-4o"),
         s);

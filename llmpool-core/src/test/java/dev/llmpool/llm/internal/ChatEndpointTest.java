@@ -3,6 +3,7 @@ package dev.llmpool.llm.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llmpool.llm.OpenAiAuth;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -10,20 +11,11 @@ class ChatEndpointTest {
 
   @Test
   void openAiCompatibleUrls() {
-    assertThat(
-            url(
-                ChatEndpoint.openAi(
-                    "https://api.openai.com/v1", "k", ChatEndpoint.OpenAiAuth.AUTO, true)))
+    assertThat(url(ChatEndpoint.openAi("https://api.openai.com/v1", "k", OpenAiAuth.AUTO, true)))
         .isEqualTo("https://api.openai.com/v1/chat/completions");
-    assertThat(
-            url(
-                ChatEndpoint.openAi(
-                    "http://localhost:11434/v1/", null, ChatEndpoint.OpenAiAuth.AUTO, true)))
+    assertThat(url(ChatEndpoint.openAi("http://localhost:11434/v1/", null, OpenAiAuth.AUTO, true)))
         .isEqualTo("http://localhost:11434/v1/chat/completions");
-    assertThat(
-            url(
-                ChatEndpoint.openAi(
-                    "http://0.0.0.0:4000", "k", ChatEndpoint.OpenAiAuth.AUTO, true)))
+    assertThat(url(ChatEndpoint.openAi("http://0.0.0.0:4000", "k", OpenAiAuth.AUTO, true)))
         .isEqualTo("http://0.0.0.0:4000/chat/completions");
   }
 
@@ -33,7 +25,7 @@ class ChatEndpointTest {
         ChatEndpoint.openAi(
             "https://res.openai.azure.com/openai/deployments/gpt-4o?api-version=2024-10-21",
             "azure-key-123",
-            ChatEndpoint.OpenAiAuth.AUTO,
+            OpenAiAuth.AUTO,
             true);
     assertThat(url(e))
         .isEqualTo(
@@ -48,13 +40,13 @@ class ChatEndpointTest {
         ChatEndpoint.openAi(
             "https://res.openai.azure.com/openai/deployments/d?api-version=2024-06-01",
             "k1234",
-            ChatEndpoint.OpenAiAuth.AUTO,
+            OpenAiAuth.AUTO,
             true);
     ChatEndpoint current =
         ChatEndpoint.openAi(
             "https://res.openai.azure.com/openai/deployments/d?api-version=2024-10-21",
             "k1234",
-            ChatEndpoint.OpenAiAuth.AUTO,
+            OpenAiAuth.AUTO,
             true);
     java.util.List<dev.llmpool.llm.Message> m =
         java.util.List.of(dev.llmpool.llm.Message.user("x"));
@@ -69,21 +61,15 @@ class ChatEndpointTest {
   void authStyleCanBeForced() {
     assertThat(
             ChatEndpoint.openAi(
-                    "https://gw.example.com/v1",
-                    "k1234",
-                    ChatEndpoint.OpenAiAuth.API_KEY_HEADER,
-                    true)
+                    "https://gw.example.com/v1", "k1234", OpenAiAuth.API_KEY_HEADER, true)
                 .headers())
         .containsExactly(Map.entry("api-key", "k1234"));
     assertThat(
-            ChatEndpoint.openAi(
-                    "https://res.openai.azure.com/x", "k1234", ChatEndpoint.OpenAiAuth.BEARER, true)
+            ChatEndpoint.openAi("https://res.openai.azure.com/x", "k1234", OpenAiAuth.BEARER, true)
                 .headers())
         .containsExactly(Map.entry("authorization", "Bearer k1234"));
     assertThat(
-            ChatEndpoint.openAi(
-                    "http://localhost:8000/v1", null, ChatEndpoint.OpenAiAuth.AUTO, true)
-                .headers())
+            ChatEndpoint.openAi("http://localhost:8000/v1", null, OpenAiAuth.AUTO, true).headers())
         .isEmpty();
   }
 
@@ -108,17 +94,14 @@ class ChatEndpointTest {
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain("pw"));
     assertThatThrownBy(() -> ChatEndpoint.anthropic("/relative", "k"))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(
-            () ->
-                ChatEndpoint.openAi("https://h/v1", "bad\nkey", ChatEndpoint.OpenAiAuth.AUTO, true))
+    assertThatThrownBy(() -> ChatEndpoint.openAi("https://h/v1", "bad\nkey", OpenAiAuth.AUTO, true))
         .hasMessageContaining("CR, LF");
   }
 
   @Test
   void theRedactorKnowsTheKeyAndItsBearerForm() {
     ChatEndpoint e =
-        ChatEndpoint.openAi(
-            "https://api.openai.com/v1", "sk-abcdef", ChatEndpoint.OpenAiAuth.AUTO, true);
+        ChatEndpoint.openAi("https://api.openai.com/v1", "sk-abcdef", OpenAiAuth.AUTO, true);
     assertThat(e.redactor().redact("x Bearer sk-abcdef y sk-abcdef"))
         .isEqualTo("x [redacted] y [redacted]");
   }
