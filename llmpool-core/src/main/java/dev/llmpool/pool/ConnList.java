@@ -49,22 +49,6 @@ final class ConnList {
     size++;
   }
 
-  /** Adds {@code c}, which is in no list, just before {@code at}, which is in this one. */
-  void addBefore(PooledConnection c, PooledConnection at) {
-    assert c.list == null && at.list == this;
-    PooledConnection p = at.prev;
-    if (p == null) {
-      addFirst(c);
-      return;
-    }
-    c.list = this;
-    c.prev = p;
-    c.next = at;
-    p.next = c;
-    at.prev = c;
-    size++;
-  }
-
   /** Removes {@code c}, which must be in this list. */
   void remove(PooledConnection c) {
     assert c.list == this : c + " is in " + c.list + ", not " + state;

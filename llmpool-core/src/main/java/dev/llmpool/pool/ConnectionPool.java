@@ -73,38 +73,6 @@ import org.slf4j.LoggerFactory;
  * the thread that released a connection, possibly an I/O thread: chain slow continuations with the
  * {@code *Async} methods.
  *
- * <h2>The lock-free HTTP/1.1 path</h2>
- *
- * <p>Under contention the lock is the cost (64 threads on one origin spend most of their time
- * parked in its queue). So an HTTP/1.1 exchange that ends while nobody waits for its origin does
- * not take the lock: its lease is <em>parked</em> with its connection on the origin's lock-free
- * stack ({@link SubPool#fastIdle}: slot number and ABA stamp in one {@code AtomicLong}), and the
- * next {@link #tryAcquire} of that origin takes it from there, most recently used first, again
- * without the lock. Nothing else changes, because the locked books never see a parked connection:
- *
- * <ul>
- *   <li>While parked, a connection stays where it was, active with its lease out; whoever takes the
- *       lock first files every parked connection as idle, at the time its exchange ended ({@link
- *       #drainEnds}). So every count, every decision under the lock and every {@link #stats()}
- *       snapshot sees each connection in its true state: counts stay derived from the lists, and a
- *       snapshot never shows a connection twice.
- *   <li>Waiters go first: nothing is parked or taken while any call waits, for any origin ({@link
- *       #waitingCalls}; pool-wide, because a waiter of one origin may be served by closing an idle
- *       connection of another at the total limit). A release that parked just as a call began to
- *       wait, or as the pool closed, sees it after its push and files the stack itself, or the
- *       lock's holder does before it unlocks (push, then look; the waiter marks, then files).
- *   <li>Only connections that can take the next call are parked: HTTP/1.1, open, not retiring,
- *       within their lifetime ({@link PooledConnection#fastOk}, checked again when taken, with the
- *       transport's health); and only while a maintenance run is due no later than the connection's
- *       keep-alive deadline, so that one parked and then forgotten is still filed and closed on
- *       time. Maintenance comes back within a keep-alive while such connections are active.
- *   <li>It is off where it could bend a limit or a report: with {@code maxIdleConnections} below
- *       {@code maxConnections} (trimming idle connections needs the lock at each release), and with
- *       leak tracking (each acquisition records a stack).
- *   <li>A slot number is reused only once its connection is removed and its lease is free, so no
- *       stack entry can name another connection; every change of the stack bumps its stamp.
- * </ul>
- *
  * <h2>Invariants</h2>
  *
  * Kept by the code below and checked after every step by the tests ({@link #checkInvariants}):
@@ -180,33 +148,16 @@ public final class ConnectionPool implements AutoCloseable {
   /** Set once some lease was tied to an owner: from then on maintenance also polls for leaks. */
   private volatile boolean ownersTracked;
 
-  /** Written under the lock (copy on write); volatile so that the unlock's re-check can read it. */
-  private volatile SubPool[] subs = NO_SUBS;
-
-  /** Written under the lock; volatile so that the lock-free path sees a close. */
-  private volatile boolean closed;
-
-  /**
-   * Calls waiting, over every origin: written under the lock with each change of a waiter queue,
-   * read without it by the lock-free path. Pool-wide, not per origin: a waiter of one origin may be
-   * served by closing an idle connection of another (the total limit), so nothing is parked or
-   * taken lock-free while any call waits anywhere.
-   */
-  private volatile int waitingCalls;
-
   // Guarded by lock.
+  private SubPool[] subs = NO_SUBS;
   private ArrayList<Runnable> actions = new ArrayList<>();
+  private boolean closed;
   private boolean closeDone;
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private final List<Scheduler.Cancellable> forceCloseTimers = new ArrayList<>();
   private long nextWaiterSeq;
   private long nextConnectionId;
-
-  /**
-   * Written under the lock; read by the lock-free path (a parked connection must not outlive it).
-   */
-  private volatile long maintenanceAt = Long.MAX_VALUE;
-
+  private long maintenanceAt = Long.MAX_VALUE;
   private Scheduler.@Nullable Cancellable maintenanceTask;
   private long sweepAt = Long.MAX_VALUE;
   private Scheduler.@Nullable Cancellable sweepTask;
@@ -253,27 +204,15 @@ public final class ConnectionPool implements AutoCloseable {
     if (s == null) {
       return null;
     }
-    if ((int) s.fastIdle.get() != 0 && waitingCalls == 0 && !closed) {
-      PooledLease l = popParked(s);
-      if (l != null) {
-        return l;
-      }
-    }
-    // While a caller looks under the lock, releases go through the lock too (see end()).
-    s.lockedAcquirers.incrementAndGet();
+    enterHot();
     try {
-      enterHot();
-      try {
-        if (closed || s.waiters.size != 0) {
-          return null;
-        }
-        PooledConnection c = findAvailable(s);
-        return c == null ? null : leaseFrom(c, 0L, null);
-      } finally {
-        unlockAndRun();
+      if (closed || s.waiters.size != 0) {
+        return null;
       }
+      PooledConnection c = findAvailable(s);
+      return c == null ? null : leaseFrom(c, 0L, null);
     } finally {
-      s.lockedAcquirers.decrementAndGet();
+      unlockAndRun();
     }
   }
 
@@ -314,10 +253,6 @@ public final class ConnectionPool implements AutoCloseable {
         w.acquiredAt = acquisitionStack(origin);
       }
       s.waiters.addLast(w);
-      waitingCalls = waitingCalls + 1; // guarded by lock; volatile for the lock-free path
-      // The queue is now seen as non-empty, so no connection is parked lock-free any more; one
-      // parked since this thread locked is filed now (see "The lock-free HTTP/1.1 path").
-      drainEnds();
       dispatch();
       if (w.state == Waiter.WAITING) {
         if (w.connect == null && totalWaiters() - 1 >= maxPending) {
@@ -464,43 +399,18 @@ public final class ConnectionPool implements AutoCloseable {
    * keeps releasing threads (often I/O threads) from parking.
    */
   void end(PooledLease l, boolean discard, long endNanos) {
-    PooledConnection c = l.owner;
-    long now = endNanos;
-    if (!discard && c.fastOk) {
-      // The lock-free path: park the connection for the next caller (it is HTTP/1.1, open and
-      // not retiring), unless calls wait in line or the pool closes.
-      if (now == NO_TIME) {
-        now = ticker.nanoTime();
-      }
-      if (waitingCalls == 0
-          && c.sub.lockedAcquirers.get() == 0
-          && !closed
-          && now - c.connectedAt < lifetimeNanos
-          && saturatedAdd(now, idleTimeoutNanos(connectionOf(c))) >= maintenanceAt
-          && PooledLease.STATE.compareAndSet(l, PooledLease.LEASED, PooledLease.PARKED)) {
-        park(l, now);
-        return;
-      }
-    }
     if (!PooledLease.STATE.compareAndSet(
         l, PooledLease.LEASED, discard ? PooledLease.ENDING_DISCARD : PooledLease.ENDING)) {
       return;
     }
-    // An HTTP/1.1 connection always becomes idle here and needs the time: read the clock before
+    // An HTTP/1.1 connection always becomes idle here and needs the time: use the one the caller
+    // read when the exchange ended (Lease.release(long)), else read the clock before
     // taking the lock, to keep the lock's hold short. (multiplexed is written once, before any
     // lease of the connection exists.)
-    if (now == NO_TIME && !c.multiplexed) {
+    long now = endNanos;
+    if (now == NO_TIME && !l.owner.multiplexed) {
       now = ticker.nanoTime();
     }
-    finishOrHandOver(l, now);
-  }
-
-  /**
-   * Finishes the end of {@code l} (in state ending) under the lock, or hands it to the thread that
-   * holds the lock. Never blocks.
-   */
-  private void finishOrHandOver(PooledLease l, long now) {
-    l.endNanos = now;
     if (lock.tryLock()) {
       try {
         drainEnds();
@@ -522,17 +432,8 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  /**
-   * Finishes the ends other threads handed over while this one held the lock, and files the
-   * connections parked lock-free, so that whoever holds the lock sees every connection in its true
-   * state. Guarded by lock.
-   */
+  /** Finishes the ends other threads handed over while this one held the lock. Guarded by lock. */
   private void drainEnds() {
-    for (SubPool s : subs) {
-      if ((int) s.fastIdle.get() != 0) {
-        drainParked(s);
-      }
-    }
     if (pendingEnds.get() == null) {
       return;
     }
@@ -540,133 +441,9 @@ public final class ConnectionPool implements AutoCloseable {
     while (l != null) {
       PooledLease next = l.nextEnd;
       l.nextEnd = null;
-      finishEnd(l, null, l.endNanos);
+      finishEnd(l, null, NO_TIME);
       l = next;
     }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // The lock-free HTTP/1.1 path
-
-  /** The next stamp of the stack word {@code h}, with an empty top. */
-  private static long nextStamp(long h) {
-    return ((h >>> 32) + 1) << 32;
-  }
-
-  /**
-   * Parks {@code l}, just set PARKED by its releaser, on its origin's stack for the next caller.
-   * Then, Dekker-style against {@link #acquire} (which marks its queue non-empty, then files the
-   * stack) and {@link #close}: if calls now wait, or the pool closes, the stack is filed under the
-   * lock, by this thread or by the lock's holder before it unlocks ({@link #unlockAndRun}).
-   */
-  private void park(PooledLease l, long now) {
-    PooledLease.OwnerRef ref = l.ownerRef;
-    if (ref != null) {
-      l.ownerRef = null;
-      ref.clear(); // ended: never reported as leaked
-    }
-    l.endNanos = now;
-    PooledConnection c = l.owner;
-    c.parked = l;
-    SubPool s = c.sub;
-    long h;
-    do {
-      h = s.fastIdle.get();
-      c.fastNext = (int) h;
-    } while (!s.fastIdle.compareAndSet(h, nextStamp(h) | c.slot));
-    if ((waitingCalls != 0 || closed) && lock.tryLock()) {
-      drainEnds();
-      unlockAndRun();
-    }
-  }
-
-  /**
-   * Takes the most recently parked connection of {@code s}, or null (none, or one that turned out
-   * unusable: it is then handed to the lock and the caller takes the locked path).
-   */
-  private @Nullable PooledLease popParked(SubPool s) {
-    while (true) {
-      long h = s.fastIdle.get();
-      int top = (int) h;
-      if (top == 0) {
-        return null;
-      }
-      PooledConnection[] slots = s.slots;
-      PooledConnection c = top <= slots.length ? slots[top - 1] : null;
-      if (c == null) {
-        return null; // a view older than the stack's top: let the locked path sort it out
-      }
-      int next = c.fastNext;
-      if (!s.fastIdle.compareAndSet(h, nextStamp(h) | (next & 0xFFFF_FFFFL))) {
-        continue;
-      }
-      PooledLease l = c.parked;
-      c.parked = null;
-      if (l == null) {
-        return null; // cannot happen: a pushed connection carries its lease
-      }
-      Connection conn = c.connection;
-      if (!c.fastOk || conn == null || !conn.isHealthy()) {
-        PooledLease.STATE.setRelease(l, PooledLease.ENDING);
-        finishOrHandOver(l, l.endNanos);
-        return null;
-      }
-      l.generation++;
-      l.reused = true;
-      l.waitedNanos = 0L;
-      s.fastReused.increment();
-      PooledLease.STATE.setRelease(l, PooledLease.LEASED);
-      return l;
-    }
-  }
-
-  /**
-   * Files every connection parked on {@code s}'s stack as idle, oldest first, at the time its
-   * exchange ended. Guarded by lock.
-   */
-  private void drainParked(SubPool s) {
-    long h;
-    do {
-      h = s.fastIdle.get();
-    } while ((int) h != 0 && !s.fastIdle.compareAndSet(h, nextStamp(h)));
-    int cur = (int) h;
-    if (cur == 0) {
-      return;
-    }
-    // The detached chain is this thread's alone. It runs newest first: reverse it in place.
-    PooledConnection[] slots = s.slots;
-    int prev = 0;
-    while (cur != 0) {
-      PooledConnection c = Objects.requireNonNull(slots[cur - 1], "parked slot");
-      int next = c.fastNext;
-      c.fastNext = prev;
-      prev = cur;
-      cur = next;
-    }
-    cur = prev;
-    while (cur != 0) {
-      PooledConnection c = Objects.requireNonNull(slots[cur - 1], "parked slot");
-      int next = c.fastNext;
-      c.fastNext = 0;
-      PooledLease l = Objects.requireNonNull(c.parked, "parked lease");
-      c.parked = null;
-      PooledLease.STATE.setRelease(l, PooledLease.ENDING);
-      finishEnd(l, null, l.endNanos);
-      cur = next;
-    }
-  }
-
-  /** Whether parked connections must be filed now: calls wait for their origin, or closing. */
-  private boolean parkedNeedsFiling() {
-    if (!closed && waitingCalls == 0) {
-      return false;
-    }
-    for (SubPool s : subs) {
-      if ((int) s.fastIdle.get() != 0) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**
@@ -690,9 +467,6 @@ public final class ConnectionPool implements AutoCloseable {
     c.returnLease(l);
     c.inFlight--;
     if (c.removed) {
-      if (c.inFlight == 0) {
-        c.sub.releaseSlot(c); // no stack entry can name it any more
-      }
       return;
     }
     if (reason != null) {
@@ -734,26 +508,15 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  /**
-   * Files {@code c} as idle since {@code time}, the time its exchange ended. Ends reach the lock
-   * out of order (a release reads the clock before locking; parked connections are filed later), so
-   * it goes where its time puts it: the idle list stays most recent first, and each keeps its own
-   * keep-alive deadline. Guarded by lock.
-   */
   private void addIdle(PooledConnection c, Connection conn, long time) {
-    c.idleSince = time;
-    c.idleDeadline = saturatedAdd(time, idleTimeoutNanos(conn));
-    ConnList idle = c.sub.idle;
-    PooledConnection at = idle.head;
-    while (at != null && at.idleSince > time) {
-      at = at.next;
-    }
-    if (at == null) {
-      idle.addLast(c);
-    } else {
-      idle.addBefore(c, at);
-    }
-    scheduleMaintenance(c.idleDeadline, NO_TIME);
+    // A release reads the clock before taking the lock, so another may have stamped a later time
+    // meanwhile: never go below the head, the idle list stays most recent first.
+    PooledConnection head = c.sub.idle.head;
+    long now = head != null && head.idleSince > time ? head.idleSince : time;
+    c.idleSince = now;
+    c.idleDeadline = saturatedAdd(now, idleTimeoutNanos(conn));
+    c.sub.idle.addFirst(c);
+    scheduleMaintenance(c.idleDeadline, now);
   }
 
   /**
@@ -788,7 +551,6 @@ public final class ConnectionPool implements AutoCloseable {
    * closed when the last ends. Only for open connections. Guarded by lock.
    */
   private void retire(PooledConnection c, CloseReason reason) {
-    c.fastOk = false;
     if (c.inFlight == 0) {
       forget(c, reason, true);
     } else if (c.retireReason == null) {
@@ -806,10 +568,6 @@ public final class ConnectionPool implements AutoCloseable {
     ConnList list = Objects.requireNonNull(c.list, "not in the pool");
     list.remove(c);
     c.removed = true;
-    c.fastOk = false;
-    if (c.inFlight == 0) {
-      c.sub.releaseSlot(c);
-    }
     Origin origin = c.sub.origin;
     Connection conn = c.connection;
     if (conn == null) {
@@ -944,7 +702,6 @@ public final class ConnectionPool implements AutoCloseable {
   private void removeWaiter(Waiter w, int state) {
     assert w.state == Waiter.WAITING : w;
     w.sub.waiters.remove(w);
-    waitingCalls = waitingCalls - 1; // guarded by lock; volatile for the lock-free path
     w.state = state;
     PooledConnection c = w.connect;
     if (c != null) {
@@ -1048,10 +805,6 @@ public final class ConnectionPool implements AutoCloseable {
         c.connection = conn;
         c.multiplexed = conn.isMultiplexed();
         c.connectedAt = now;
-        if (!c.multiplexed && !leakTracking && maxIdle >= maxConnections) {
-          s.assignSlot(c);
-          c.fastOk = true;
-        }
         s.protocol = c.multiplexed ? SubPool.PROTOCOL_HTTP2 : SubPool.PROTOCOL_HTTP1;
         s.lastConnectFailure = null;
         s.opened++;
@@ -1226,11 +979,10 @@ public final class ConnectionPool implements AutoCloseable {
   // Maintenance and leaks
 
   /** Runs maintenance no later than {@code deadline}. Guarded by lock. */
-  private void scheduleMaintenance(long deadline, long knownNow) {
+  private void scheduleMaintenance(long deadline, long now) {
     if (deadline >= maintenanceAt || deadline == Long.MAX_VALUE) {
       return;
     }
-    long now = knownNow == NO_TIME ? ticker.nanoTime() : knownNow;
     Scheduler.Cancellable old = maintenanceTask;
     if (old != null) {
       old.cancel();
@@ -1275,11 +1027,6 @@ public final class ConnectionPool implements AutoCloseable {
             retire(c, CloseReason.LIFETIME);
           } else {
             next = Math.min(next, lifeEnd);
-            if (c.fastOk) {
-              // It may be parked lock-free (and look active) by the time its keep-alive runs out:
-              // come back by then to file and expire it on time.
-              next = Math.min(next, saturatedAdd(now, idleTimeoutNanos(connectionOf(c))));
-            }
           }
           c = following;
         }
@@ -1328,7 +1075,7 @@ public final class ConnectionPool implements AutoCloseable {
     while ((r = leakQueue.poll()) != null) {
       PooledLease.OwnerRef ref = (PooledLease.OwnerRef) r;
       PooledLease l = ref.lease;
-      if (l.ownerRef != ref || l.state != PooledLease.LEASED || l.generation != ref.generation) {
+      if (l.generation != ref.generation || l.ownerRef != ref || l.state != PooledLease.LEASED) {
         continue; // ended (and maybe recycled) meanwhile
       }
       Throwable acquiredAt = l.acquiredAt;
@@ -1514,12 +1261,7 @@ public final class ConnectionPool implements AutoCloseable {
         b.connections(
                 s.connecting.size, s.idle.size, s.active.size + s.draining.size, s.draining.size)
             .load(sInFlight, s.waiters.size)
-            .counters(
-                s.opened,
-                s.reused + s.fastReused.sum(),
-                s.acquireTimeouts,
-                s.rejected,
-                s.connectFailures)
+            .counters(s.opened, s.reused, s.acquireTimeouts, s.rejected, s.connectFailures)
             .peaks(s.peakActive, s.peakPending, s.peakOpen);
         for (CloseReason r : CloseReason.values()) {
           b.closed(r, s.closed[r.ordinal()]);
@@ -1533,7 +1275,7 @@ public final class ConnectionPool implements AutoCloseable {
         inFlight += sInFlight;
         pending += s.waiters.size;
         opened += s.opened;
-        reused += s.reused + s.fastReused.sum();
+        reused += s.reused;
         timeouts += s.acquireTimeouts;
         rejected += s.rejected;
         connectFailures += s.connectFailures;
@@ -1755,7 +1497,7 @@ public final class ConnectionPool implements AutoCloseable {
           }
         }
       }
-      if (!outermost || (pendingEnds.get() == null && !parkedNeedsFiling()) || !lock.tryLock()) {
+      if (!outermost || pendingEnds.get() == null || !lock.tryLock()) {
         return;
       }
     }
@@ -1870,8 +1612,6 @@ public final class ConnectionPool implements AutoCloseable {
       }
       require(total <= maxConnections, "pool holds " + total + " > " + maxConnections);
       require(idle <= maxIdle, "pool keeps " + idle + " idle > " + maxIdle);
-      require(
-          waiting == waitingCalls, "waiter count " + waitingCalls + " != " + waiting + " queued");
       require(
           waiting <= maxPending + maxConnections,
           "pool has " + waiting + " waiters, bound is " + (maxPending + maxConnections));

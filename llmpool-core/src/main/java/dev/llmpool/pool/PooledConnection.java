@@ -65,32 +65,6 @@ final class PooledConnection implements ConnectionListener {
   @Nullable Throwable closeError;
   boolean noNewWhileConnecting;
 
-  // The lock-free HTTP/1.1 path (see ConnectionPool and SubPool.fastIdle).
-
-  /**
-   * This connection's number in {@link SubPool#slots} (1-based; 0: none). Written under the lock
-   * before the connection's first lease is handed out, then read by whoever holds its lease.
-   */
-  int slot;
-
-  /**
-   * The slot of the connection below this one on {@link SubPool#fastIdle}; written by the pusher
-   * before its compare-and-set, read by a popper or drainer after reading the stack's top.
-   */
-  int fastNext;
-
-  /**
-   * The lease parked with this connection on {@link SubPool#fastIdle}; written by the pusher before
-   * its compare-and-set, taken by the thread whose pop (or drain) wins.
-   */
-  @Nullable PooledLease parked;
-
-  /**
-   * True while this HTTP/1.1 connection may be released to and taken from {@link SubPool#fastIdle}
-   * without the lock: open, not retiring, not removed. Cleared under the lock; read without it.
-   */
-  volatile boolean fastOk;
-
   PooledLease[] leases = NO_LEASES;
   int leaseCount;
   int freeCount;

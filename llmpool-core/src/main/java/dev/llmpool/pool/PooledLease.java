@@ -21,13 +21,6 @@ final class PooledLease implements Lease {
   static final int ENDING = 2;
   static final int ENDING_DISCARD = 3;
 
-  /**
-   * Released to the origin's lock-free stack ({@link SubPool#fastIdle}): still out in the locked
-   * books (its connection counts as active) until a lock holder files it as idle, or a caller takes
-   * it again without the lock.
-   */
-  static final int PARKED = 4;
-
   static final VarHandle STATE;
 
   static {
@@ -41,14 +34,9 @@ final class PooledLease implements Lease {
   /**
    * FREE, then LEASED (set under the lock when handed out), then ENDING or ENDING_DISCARD (set by
    * the one end that wins the compare-and-set, without the lock), then FREE again (under the lock
-   * once the end is finished). On the lock-free HTTP/1.1 path: LEASED to PARKED (the end that wins,
-   * without the lock), then either LEASED again (taken by the caller whose pop wins) or ENDING (by
-   * the lock holder that drains the stack, or a popper that cannot use it) and on as above.
+   * once the end is finished).
    */
   volatile int state;
-
-  /** When the exchange ended, for a PARKED lease (written by its releaser before the push). */
-  long endNanos;
 
   /** Link in the pool's stack of ends handed over to the lock holder. */
   @Nullable PooledLease nextEnd;

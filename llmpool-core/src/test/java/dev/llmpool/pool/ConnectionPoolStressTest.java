@@ -78,9 +78,9 @@ class ConnectionPoolStressTest {
           .build();
 
   /**
-   * Below {@code maxConnections} here, so that idle connections are trimmed under the lock; {@link
-   * ConnectionPoolFastPathStressTest} lifts the cap, which lets HTTP/1.1 connections go through the
-   * lock-free path.
+   * Below {@code maxConnections} here, so that idle connections are trimmed; {@link
+   * ConnectionPoolNoIdleCapStressTest} lifts the cap (the default), so that every released
+   * connection stays idle.
    */
   int maxIdleConnections() {
     return 3;
