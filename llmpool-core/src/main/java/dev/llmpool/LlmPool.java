@@ -166,6 +166,7 @@ public final class LlmPool implements AutoCloseable {
               .limits(b.limits)
               .scheduler(scheduler)
               .observer(monitor)
+              .leakTracking(b.leakTracking)
               .build();
     } catch (RuntimeException e) {
       transport.close();
@@ -647,6 +648,7 @@ public final class LlmPool implements AutoCloseable {
     private @Nullable Scheduler scheduler;
     private int ioThreads;
     private Duration closeGrace = Duration.ofSeconds(30);
+    private boolean leakTracking;
     private Duration pingAfterIdle = TransportSettings.DEFAULT_PING_AFTER_IDLE;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
     private Pacing pacing = Pacing.OFF;
@@ -684,6 +686,7 @@ public final class LlmPool implements AutoCloseable {
       b.scheduler = scheduler;
       b.ioThreads = ioThreads;
       b.closeGrace = closeGrace;
+      b.leakTracking = leakTracking;
       b.pingAfterIdle = pingAfterIdle;
       b.retryPolicy = retryPolicy;
       b.pacing = pacing;
@@ -979,6 +982,17 @@ public final class LlmPool implements AutoCloseable {
         throw new IllegalArgumentException("ioThreads must be at least 1, got " + n);
       }
       this.ioThreads = n;
+      return this;
+    }
+
+    /**
+     * Records where each connection is acquired, so that a leaked one (a {@code StreamingResponse}
+     * dropped without {@code close()}) is logged with the stack of the code that forgot to close
+     * it. Leaks are reclaimed and logged either way; tracking costs a stack capture per call, so it
+     * is for finding a leak, not for production. Default off.
+     */
+    public Builder leakTracking(boolean on) {
+      this.leakTracking = on;
       return this;
     }
 

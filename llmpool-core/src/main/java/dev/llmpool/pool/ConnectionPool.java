@@ -96,8 +96,12 @@ public final class ConnectionPool implements AutoCloseable {
   /** How long {@link #close()} lets exchanges in flight finish before closing their connections. */
   public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(30);
 
-  /** How often, at most, leases whose owners were collected are looked for while any is out. */
-  static final long LEAK_CHECK_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /**
+   * How often leases whose owners were collected are looked for while any tracked lease is out: one
+   * poll of an empty reference queue per second costs nothing, and a leaked connection comes back
+   * within a second of the collection that found it.
+   */
+  static final long LEAK_CHECK_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /** A connection is retired this much before the server's own idle timeout, at most. */
   static final long SERVER_IDLE_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -109,7 +113,7 @@ public final class ConnectionPool implements AutoCloseable {
   private static final int HOT_SPINS = 50;
 
   /** "Read the clock when needed": a value no ticker returns in practice. */
-  private static final long NO_TIME = Long.MIN_VALUE;
+  static final long NO_TIME = Long.MIN_VALUE;
 
   final ReentrantLock lock = new ReentrantLock();
   final ReferenceQueue<Object> leakQueue = new ReferenceQueue<>();
@@ -206,7 +210,7 @@ public final class ConnectionPool implements AutoCloseable {
         return null;
       }
       PooledConnection c = findAvailable(s);
-      return c == null ? null : leaseFrom(c, 0L);
+      return c == null ? null : leaseFrom(c, 0L, null);
     } finally {
       unlockAndRun();
     }
@@ -239,11 +243,15 @@ public final class ConnectionPool implements AutoCloseable {
       if (s.waiters.size == 0) {
         PooledConnection c = findAvailable(s);
         if (c != null) {
-          return CompletableFuture.completedFuture(leaseFrom(c, 0L));
+          return CompletableFuture.completedFuture(leaseFrom(c, 0L, null));
         }
       }
       pollLeaks();
       Waiter w = new Waiter(this, s, ++nextWaiterSeq, ticker.nanoTime(), timeoutNanos, cause);
+      if (leakTracking) {
+        // Here, on the caller's thread: the lease may be handed over on another one.
+        w.acquiredAt = acquisitionStack(origin);
+      }
       s.waiters.addLast(w);
       dispatch();
       if (w.state == Waiter.WAITING) {
@@ -349,8 +357,16 @@ public final class ConnectionPool implements AutoCloseable {
     return best;
   }
 
-  /** Hands out one slot of {@code c}, which findAvailable returned. Guarded by lock. */
-  private PooledLease leaseFrom(PooledConnection c, long waitedNanos) {
+  private static Throwable acquisitionStack(Origin origin) {
+    return new Throwable("lease of " + origin + " acquired here");
+  }
+
+  /**
+   * Hands out one slot of {@code c}, which findAvailable returned; {@code acquiredAt} is the stack
+   * a waiter recorded (leak tracking), or null to record this thread's. Guarded by lock.
+   */
+  private PooledLease leaseFrom(
+      PooledConnection c, long waitedNanos, @Nullable Throwable acquiredAt) {
     PooledLease l = c.takeLease(connectionOf(c));
     PooledLease.STATE.setRelease(l, PooledLease.LEASED); // under the lock: no full fence needed
     l.generation++;
@@ -360,7 +376,7 @@ public final class ConnectionPool implements AutoCloseable {
       c.sub.reused++;
     }
     if (leakTracking) {
-      l.acquiredAt = new Throwable("lease of " + c.sub.origin + " acquired here");
+      l.acquiredAt = acquiredAt != null ? acquiredAt : acquisitionStack(c.sub.origin);
     }
     if (c.inFlight++ == 0) {
       c.sub.idle.remove(c);
@@ -382,15 +398,19 @@ public final class ConnectionPool implements AutoCloseable {
    * #unlockAndRun}). Under contention this halves the blocking lock acquisitions per exchange and
    * keeps releasing threads (often I/O threads) from parking.
    */
-  void end(PooledLease l, boolean discard) {
+  void end(PooledLease l, boolean discard, long endNanos) {
     if (!PooledLease.STATE.compareAndSet(
         l, PooledLease.LEASED, discard ? PooledLease.ENDING_DISCARD : PooledLease.ENDING)) {
       return;
     }
-    // An HTTP/1.1 connection always becomes idle here and needs the time: read the clock before
+    // An HTTP/1.1 connection always becomes idle here and needs the time: use the one the caller
+    // read when the exchange ended (Lease.release(long)), else read the clock before
     // taking the lock, to keep the lock's hold short. (multiplexed is written once, before any
     // lease of the connection exists.)
-    long now = l.owner.multiplexed ? NO_TIME : ticker.nanoTime();
+    long now = endNanos;
+    if (now == NO_TIME && !l.owner.multiplexed) {
+      now = ticker.nanoTime();
+    }
     if (lock.tryLock()) {
       try {
         drainEnds();
@@ -665,7 +685,7 @@ public final class ConnectionPool implements AutoCloseable {
 
   private void serve(Waiter w, PooledConnection c) {
     long waited = ticker.nanoTime() - w.startNanos;
-    PooledLease l = leaseFrom(c, waited);
+    PooledLease l = leaseFrom(c, waited, w.acquiredAt);
     removeWaiter(w, Waiter.SERVED);
     Origin origin = w.sub.origin;
     defer(
@@ -1024,12 +1044,12 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  void trackOwner(PooledLease l, Object holder) {
+  void trackOwner(PooledLease l, Object holder, @Nullable Runnable abandon) {
     PooledLease.OwnerRef old = l.ownerRef;
     if (old != null) {
       old.clear();
     }
-    l.ownerRef = new PooledLease.OwnerRef(holder, l, l.generation, this);
+    l.ownerRef = new PooledLease.OwnerRef(holder, l, l.generation, this, abandon);
     if (!ownersTracked) {
       enter();
       try {
@@ -1044,29 +1064,49 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  /** Reclaims leases whose owner was collected. Guarded by lock. */
+  /**
+   * Reclaims leases whose owner was collected, and reports each once. An HTTP/1.1 lease (or one
+   * tracked without an abandon action) is ended here and its connection closed, since its state is
+   * unknown. An HTTP/2 lease with an abandon action is left to it: the action resets the stream,
+   * whose end releases the lease, so the connection's other streams are not cut. Guarded by lock.
+   */
   private void pollLeaks() {
     Reference<?> r;
     while ((r = leakQueue.poll()) != null) {
       PooledLease.OwnerRef ref = (PooledLease.OwnerRef) r;
       PooledLease l = ref.lease;
-      if (l.generation == ref.generation
-          && l.ownerRef == ref
-          && PooledLease.STATE.compareAndSet(l, PooledLease.LEASED, PooledLease.ENDING)) {
-        Throwable acquiredAt = l.acquiredAt;
-        Origin origin = l.owner.sub.origin;
-        finishEnd(l, CloseReason.LEAKED, NO_TIME);
-        defer(() -> reportLeak(origin, acquiredAt));
+      if (l.generation != ref.generation || l.ownerRef != ref || l.state != PooledLease.LEASED) {
+        continue; // ended (and maybe recycled) meanwhile
       }
+      Throwable acquiredAt = l.acquiredAt;
+      Origin origin = l.owner.sub.origin;
+      Runnable abandon = ref.abandon;
+      boolean closeConnection = abandon == null || !l.owner.multiplexed;
+      if (closeConnection) {
+        if (!PooledLease.STATE.compareAndSet(l, PooledLease.LEASED, PooledLease.ENDING)) {
+          continue;
+        }
+        finishEnd(l, CloseReason.LEAKED, NO_TIME);
+      } else {
+        l.ownerRef = null; // reported once; the stream's end releases the lease
+      }
+      defer(
+          () -> {
+            reportLeak(origin, acquiredAt, closeConnection);
+            if (abandon != null) {
+              abandon.run();
+            }
+          });
     }
   }
 
-  private void reportLeak(Origin origin, @Nullable Throwable acquiredAt) {
+  private void reportLeak(Origin origin, @Nullable Throwable acquiredAt, boolean closed) {
     String msg =
         "A connection lease to "
             + origin
             + " was leaked: the call holding it was garbage-collected without releasing it, so"
-            + " its connection was closed. Close every response (try-with-resources).";
+            + (closed ? " its connection was closed" : " its HTTP/2 stream was reset")
+            + ". Close every response (try-with-resources).";
     if (acquiredAt != null) {
       LOG.warn(msg, acquiredAt);
     } else {

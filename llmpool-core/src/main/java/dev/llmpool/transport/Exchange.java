@@ -61,6 +61,18 @@ public abstract class Exchange {
   /** The response head was delivered to {@link #onResponseHead}. */
   boolean headDelivered;
 
+  /**
+   * The attempt ended unsent because the server turned the stream away (REFUSED_STREAM, above or
+   * after a GOAWAY, the server's streams per connection used up), not because its connection died.
+   */
+  boolean refused;
+
+  /**
+   * When the attempt ended (ticker nanos), if the transport read the clock there; else {@link
+   * Long#MIN_VALUE}.
+   */
+  long endNanos;
+
   /** When the request started being written (ticker nanos). */
   long writeStartNanos;
 
@@ -92,6 +104,8 @@ public abstract class Exchange {
     responseComplete = false;
     ended = false;
     headDelivered = false;
+    refused = false;
+    endNanos = Long.MIN_VALUE;
     writeStartNanos = nowNanos;
     lastProgressNanos = nowNanos;
     outstanding = 0;
@@ -117,6 +131,23 @@ public abstract class Exchange {
   /** True once this attempt delivered a response head. */
   protected final boolean responseHeadDelivered() {
     return headDelivered;
+  }
+
+  /**
+   * True when this attempt failed unsent because the server turned its stream away (HTTP/2
+   * REFUSED_STREAM, a GOAWAY, its streams per connection used up) rather than because the
+   * connection died under it: the HTTP layer allows more re-sends for the first.
+   */
+  protected final boolean attemptRefused() {
+    return refused;
+  }
+
+  /**
+   * When this attempt ended, in ticker nanos, as the transport read it; {@link Long#MIN_VALUE} when
+   * it did not read the clock there. Valid in {@link #onEnd}.
+   */
+  protected final long attemptEndNanos() {
+    return endNanos;
   }
 
   /** True once this attempt wrote the request's first bytes. */

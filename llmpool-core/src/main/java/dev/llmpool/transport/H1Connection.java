@@ -331,6 +331,7 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
       channel.config().setAutoRead(true);
     }
     idleSinceNanos = ticker.nanoTime();
+    ex.endNanos = idleSinceNanos; // the pool's keep-alive runs from here, without a second read
     if (!reusable) {
       healthy = false;
     }

@@ -218,11 +218,9 @@ final class H2Connection extends NettyConnection {
     if (c == null || !channel.isActive() || h2.goAwayReceived() || !healthy) {
       endExchange(
           ex,
-          notSent(
-              h2.goAwayReceived()
-                  ? "the connection received GOAWAY before the request was sent"
-                  : "the connection was closed before the request was sent",
-              lastError),
+          h2.goAwayReceived()
+              ? refused(ex, "the connection received GOAWAY before the request was sent")
+              : notSent("the connection was closed before the request was sent", lastError),
           false);
       return;
     }
@@ -258,7 +256,7 @@ final class H2Connection extends NettyConnection {
         notifyNoNewExchanges();
       }
       endExchange(
-          ex, notSent("the connection used up the server's streams per connection", null), false);
+          ex, refused(ex, "the connection used up the server's streams per connection"), false);
       closeIfDrained();
       return;
     }
@@ -290,7 +288,7 @@ final class H2Connection extends NettyConnection {
     if (streamId < 0) {
       // Stream ids exhausted: this connection is done; the pool opens another.
       notifyNoNewExchanges();
-      endExchange(ex, notSent("the connection ran out of stream ids", null), false);
+      endExchange(ex, refused(ex, "the connection ran out of stream ids"), false);
       return;
     }
     ex.streamId = streamId;
@@ -372,11 +370,9 @@ final class H2Connection extends NettyConnection {
     streams.remove(streamId);
     endExchange(
         ex,
-        notSent(
-            h2.goAwayReceived()
-                ? "the connection received GOAWAY before the request was sent"
-                : "the connection was closed before the request was sent",
-            f.cause()),
+        h2.goAwayReceived()
+            ? refused(ex, "the connection received GOAWAY before the request was sent")
+            : notSent("the connection was closed before the request was sent", f.cause()),
         channel.isActive());
   }
 
@@ -552,9 +548,9 @@ final class H2Connection extends NettyConnection {
   /** The failure for an exchange whose stream or connection was lost. */
   private LlmPoolException lostFailure(Exchange ex, String what, @Nullable Throwable cause) {
     if (aboveGoAway(ex)) {
-      return notSent(
-          "the server's " + goAwayDescription() + " shows it did not process stream " + ex.streamId,
-          null);
+      return refused(
+          ex,
+          "the server's " + goAwayDescription() + " shows it did not process stream " + ex.streamId);
     }
     if (!ex.requestWritten && !ex.responseStarted) {
       return notSent(what + ", before the request was fully sent", cause);
@@ -835,7 +831,7 @@ final class H2Connection extends NettyConnection {
         return; // e.g. RST_STREAM(NO_ERROR) after a complete response: nothing to do
       }
       if (errorCode == Http2Error.REFUSED_STREAM.code()) {
-        endExchange(ex, notSent("the server refused the stream (REFUSED_STREAM)", null), true);
+        endExchange(ex, refused(ex, "the server refused the stream (REFUSED_STREAM)"), true);
         return;
       }
       Http2Error e = Http2Error.valueOf(errorCode);

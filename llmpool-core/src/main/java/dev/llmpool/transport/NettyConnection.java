@@ -260,9 +260,21 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     }
   }
 
-  /** A failure for an exchange that never reached the server: safe to send elsewhere. */
+  /**
+   * A failure for an exchange that never reached the server because its connection died (closed,
+   * reset, no answer to a PING): safe to send elsewhere.
+   */
   final LlmPoolException notSent(String why, @Nullable Throwable cause) {
     return new ConnectionLostException(Phase.WRITE, origin, why, false, cause);
+  }
+
+  /**
+   * A failure for an exchange the server turned away unprocessed (HTTP/2 REFUSED_STREAM, GOAWAY):
+   * safe to send elsewhere; marked so on the exchange (see {@link Exchange#attemptRefused()}).
+   */
+  final LlmPoolException refused(Exchange ex, String why) {
+    ex.refused = true;
+    return new ConnectionLostException(Phase.WRITE, origin, why, false, null);
   }
 
   /** Ends {@code ex} (once), calling its callback safely; on the event loop. */

@@ -274,6 +274,23 @@ class ConnectionPoolTest {
     }
 
     @Test
+    void aReleaseAtTheTotalLimitServesTheWaiterOfAnotherHost() {
+      // maxIdleConnections defaults to maxConnections: the release may take the lock-free path,
+      // which must not keep the connection from another host's waiter.
+      pool(Limits.builder().maxConnections(1));
+      Lease a = acquireHttp1(A);
+      CompletableFuture<Lease> b = acquire(B);
+      assertThat(b).isNotDone();
+      assertThat(factory.count()).isEqualTo(1);
+      a.release();
+      assertThat(factory.count()).isEqualTo(2);
+      assertThat(factory.attempt(0).connection).satisfies(c -> assertThat(c.isClosed()).isTrue());
+      factory.attempt(1).succeedHttp1();
+      assertThat(b).isDone();
+      b.join().release();
+    }
+
+    @Test
     void waiterTimesOutWithPoolTimeoutExceptionNamingOriginCountsAndLimit() {
       pool(Limits.builder().maxConnectionsPerHost(1));
       Lease l = acquireHttp1(A);

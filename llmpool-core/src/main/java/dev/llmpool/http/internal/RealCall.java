@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>At-most-once: a failed attempt is re-sent only if its exception says the request was not
  * processed ({@link LlmPoolException#requestMayHaveBeenProcessed()} false: never fully written to a
  * connection that died before answering, refused with REFUSED_STREAM, or above a GOAWAY's last
- * stream id), only for a lost connection or stream (never a timeout), and at most {@link
- * HttpEngine#MAX_SAFE_RETRIES} times. Every other failure ends the call.
+ * stream id), only for a lost connection or stream (never a timeout), at most {@link
+ * HttpEngine#MAX_SAFE_RETRIES} times, and at most once after a connection that died (see {@link
+ * #retryable}). Every other failure ends the call.
  *
  * <p>Threading: the call is started on the caller's thread; its callbacks run on the event loop of
  * the connection of the current attempt, or on the thread that completes the pool's acquire. One
@@ -62,9 +63,19 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   private final long totalDeadlineNanos;
   private final Duration totalLimit;
   private final boolean streaming;
-  final CallFuture<Object> future;
+
+  /**
+   * The caller's future, until the call hands it its result. Dropped once a streamed response is
+   * delivered: that response is then reachable only from the caller, so that an unclosed one the
+   * caller forgets can be collected and its lease reclaimed (see {@link StreamHandle}).
+   */
+  private @Nullable CallFuture<Object> future;
 
   private int attempt = 1;
+
+  /** Re-sends made because a connection died before the request left (at most one). */
+  private int deadConnectionResends;
+
   private volatile @Nullable CompletableFuture<Lease> acquiring;
   private @Nullable Lease lease;
   private @Nullable NettyConnection leasedConnection;
@@ -101,6 +112,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     this.totalDeadlineNanos = startNanos + totalLimit.toNanos();
     this.streaming = streaming;
     this.future = new CallFuture<>(this);
+  }
+
+  /** The future the engine returns to the caller; taken right after construction. */
+  CallFuture<Object> future() {
+    return java.util.Objects.requireNonNull(future, "future already handed over");
   }
 
   // ---- CallInfo / CallContext ----
@@ -283,7 +299,17 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (streaming) {
       StreamBody s = new StreamBody(this, engine, status, responseHeaders, version());
       stream = s;
-      if (!future.complete(s)) {
+      StreamHandle h = new StreamHandle(s);
+      Lease l = lease;
+      if (l != null) {
+        // From now on the caller owns the exchange: if it drops the response unclosed, the pool
+        // reclaims the lease when the handle is collected, and closing the body abandons the
+        // exchange (resets the HTTP/2 stream, closes the HTTP/1.1 connection with unread bytes).
+        l.trackOwner(h, s::close);
+      }
+      CallFuture<Object> f = future;
+      future = null;
+      if (f == null || !f.complete(h)) {
         // The caller gave up (cancelled) before the head arrived.
         s.close();
       }
@@ -371,7 +397,7 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     leasedConnection = null;
     if (l != null) {
       if (reusable) {
-        l.release();
+        l.release(attemptEndNanos()); // spares the pool a clock read
       } else {
         l.discard();
       }
@@ -388,6 +414,9 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       return;
     }
     if (!isCancelled() && retryable(failure)) {
+      if (!attemptRefused()) {
+        deadConnectionResends++;
+      }
       attempt++;
       String reason = failure.getMessage();
       if (listening) {
@@ -404,12 +433,19 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     finishFailed(failure);
   }
 
+  /**
+   * The re-send rule (docs/http.md, "Safe retry"): only a lost connection or stream the server
+   * provably did not process; at most {@link HttpEngine#MAX_SAFE_RETRIES} re-sends in all, of which
+   * at most {@link HttpEngine#MAX_DEAD_CONNECTION_RESENDS} after a connection that died before the
+   * request left; within {@code timeouts.total}.
+   */
   private boolean retryable(LlmPoolException failure) {
     return !failure.requestMayHaveBeenProcessed()
         && request.resendIfUnprocessed()
         && failure instanceof ConnectionLostException
         && !responseHeadDelivered()
         && attempt <= HttpEngine.MAX_SAFE_RETRIES
+        && (attemptRefused() || deadConnectionResends < HttpEngine.MAX_DEAD_CONNECTION_RESENDS)
         && totalDeadlineNanos - engine.ticker.nanoTime() > 0;
   }
 
@@ -420,8 +456,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (s != null) {
       s.complete();
     } else {
-      future.complete(
-          HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
+      CallFuture<Object> f = future;
+      if (f != null) {
+        f.complete(HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
+      }
     }
   }
 
@@ -431,7 +469,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (s != null) {
       s.fail(failure);
     } else {
-      future.completeExceptionally(failure);
+      CallFuture<Object> f = future;
+      if (f != null) {
+        f.completeExceptionally(failure);
+      }
     }
   }
 
