@@ -550,7 +550,10 @@ final class H2Connection extends NettyConnection {
     if (aboveGoAway(ex)) {
       return refused(
           ex,
-          "the server's " + goAwayDescription() + " shows it did not process stream " + ex.streamId);
+          "the server's "
+              + goAwayDescription()
+              + " shows it did not process stream "
+              + ex.streamId);
     }
     if (!ex.requestWritten && !ex.responseStarted) {
       return notSent(what + ", before the request was fully sent", cause);
