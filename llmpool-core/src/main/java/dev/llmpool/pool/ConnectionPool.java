@@ -663,9 +663,32 @@ public final class ConnectionPool implements AutoCloseable {
       return false;
     }
     if (expectsMultiplexing(s)) {
-      return s.connecting.size == 0;
+      return s.connecting.size == 0 && !learningCapacity(s);
     }
     return s.waiters.size > s.connecting.size;
+  }
+
+  /**
+   * Whether a connection of {@code s} is still learning its stream limit (HTTP/2 before the peer's
+   * SETTINGS): its limit will usually serve the waiters, so no connect is started until it is known
+   * (the transport then calls capacityChanged, which dispatches again). Guarded by lock; walks the
+   * origin's connections, which is cheap (HTTP/2 origins hold few) and happens only when a waiter
+   * found no usable connection.
+   */
+  private static boolean learningCapacity(SubPool s) {
+    for (PooledConnection c = s.active.head; c != null; c = c.next) {
+      Connection conn = c.connection;
+      if (conn != null && c.multiplexed && !conn.capacityKnown() && conn.isHealthy()) {
+        return true;
+      }
+    }
+    for (PooledConnection c = s.idle.head; c != null; c = c.next) {
+      Connection conn = c.connection;
+      if (conn != null && c.multiplexed && !conn.capacityKnown() && conn.isHealthy()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private boolean expectsMultiplexing(SubPool s) {

@@ -304,8 +304,13 @@ final class ConnectAttempt {
       return;
     }
     if (conn instanceof H2Connection h2c) {
-      // Hand the connection over once the peer's SETTINGS told its stream limit: a pool that saw a
-      // guessed limit would open connections it does not need (or pile streams on this one).
+      // Over TLS, ALPN already proved the server speaks HTTP/2, and its SETTINGS come only after
+      // its side of the handshake, a round trip from now: hand the connection over at once with
+      // one stream (capacityKnown() false keeps the pool from opening others meanwhile), so the
+      // call that opened it does not wait. With h2c prior knowledge nothing has proved the server
+      // speaks HTTP/2 yet: wait for its SETTINGS, so an HTTP/1.1-only server fails the connect
+      // (not processed), not a request.
+      boolean early = origin.isTls();
       ScheduledFuture<?> timer =
           loop.schedule(
               () -> {
@@ -322,12 +327,23 @@ final class ConnectAttempt {
                   (v, error) -> {
                     timer.cancel(false);
                     if (error == null) {
-                      handOver(conn, ch);
+                      if (!early) {
+                        handOver(conn, ch);
+                      }
                       return;
                     }
                     conn.close();
-                    fail(noSettings(error));
+                    if (early) {
+                      // The pool has it: closing fails its exchanges by the usual rules.
+                      log.debug("{}: {}", conn, noSettings(error).getMessage());
+                    } else {
+                      fail(noSettings(error));
+                    }
                   });
+      if (early) {
+        h2c.handingOverBeforeSettings();
+        handOver(conn, ch);
+      }
       return;
     }
     handOver(conn, ch);

@@ -48,11 +48,14 @@ import org.slf4j.LoggerFactory;
  * {@code SETTINGS_MAX_CONCURRENT_STREAMS}.
  *
  * <p>Capacity: until the peer's first SETTINGS frame arrives the connection reports a capacity of
- * {@value #ASSUMED_STREAMS_BEFORE_SETTINGS}, so that the pool does not pile streams onto a
- * connection whose limit it does not know; then the peer's limit. Should the pool still start more
- * streams than the peer allows (a SETTINGS frame lowering the limit crossed our requests), Netty's
- * {@link StreamBufferingEncoder} holds the extra streams locally until a slot frees: a call waits,
- * it never fails for that reason.
+ * {@value #ASSUMED_STREAMS_BEFORE_SETTINGS} and {@link #capacityKnown()} false, so that the pool
+ * neither piles streams onto a connection whose limit it does not know nor opens others while it
+ * learns it; then the peer's limit. A TLS connection is handed to the pool before the SETTINGS (the
+ * server sends them only after its side of the handshake: waiting would cost every new connection a
+ * round trip), so the call that opened it starts at once. Should the pool still start more streams
+ * than the peer allows (a SETTINGS frame lowering the limit crossed our requests), Netty's {@link
+ * StreamBufferingEncoder} holds the extra streams locally until a slot frees: a call waits, it
+ * never fails for that reason.
  *
  * <p>At-most-once: an exchange is reported as not sent (safe to re-send) only when the server
  * provably did not process it: refused with {@code REFUSED_STREAM}, numbered above the last stream
@@ -103,6 +106,9 @@ final class H2Connection extends NettyConnection {
    * Completes when the peer's first SETTINGS frame arrives; fails if the connection closes first.
    */
   private final CompletableFuture<Void> firstSettings = new CompletableFuture<>();
+
+  /** Set once, on the event loop, before the pool can see the connection; read there. */
+  private boolean handedOverBeforeSettings;
 
   /** Exchanges that used a stream and ended; written on the event loop, read by the pool. */
   private volatile int streamsEnded;
@@ -186,6 +192,20 @@ final class H2Connection extends NettyConnection {
     }
     int b = budget.limit();
     return b == Integer.MAX_VALUE ? capacity : Math.max(0, Math.min(capacity, b - streamsEnded));
+  }
+
+  /**
+   * Marks the connection as given to the pool before the peer's first SETTINGS, so that their
+   * arrival is announced (capacityKnown turns true). On the event loop, before the hand-over.
+   */
+  void handingOverBeforeSettings() {
+    handedOverBeforeSettings = true;
+  }
+
+  /** False until the peer's first SETTINGS frame told its stream limit (see the class comment). */
+  @Override
+  public boolean capacityKnown() {
+    return firstSettings.isDone();
   }
 
   @Override
@@ -877,10 +897,15 @@ final class H2Connection extends NettyConnection {
       }
       if (!firstSettings.isDone()) {
         firstSettings.complete(null);
-        return; // the pool has not seen the connection yet: nothing to notify
+        if (handedOverBeforeSettings) {
+          // The limit is known now, changed or not: a pool that held back connects while it was
+          // being learnt (capacityKnown) must look again.
+          log.debug("{}: peer allows {} concurrent streams", H2Connection.this, now);
+          notifyCapacityChanged();
+        }
+        return; // otherwise the pool has not seen the connection yet: nothing to notify
       }
       if (now != before) {
-        capacity = now;
         log.debug("{}: peer allows {} concurrent streams", H2Connection.this, now);
         notifyCapacityChanged();
       }

@@ -608,6 +608,60 @@ class ConnectionPoolTest {
     }
 
     @Test
+    void aConnectionStillLearningItsStreamLimitServesItsCallerAndHoldsBackNewConnects() {
+      factory.expectMultiplexing = true;
+      CompletableFuture<Lease> f1 = acquire(A);
+      CompletableFuture<Lease> f2 = acquire(A);
+      CompletableFuture<Lease> f3 = acquire(A);
+      FakeConnection c1 = factory.attempt(0).succeedHttp2BeforeSettings();
+      assertThat(f1.join().connection()).isSameAs(c1); // the caller goes at once
+      assertThat(f2).isNotDone();
+      assertThat(factory.count()).isEqualTo(1); // no connect while the limit is unknown
+      c1.firstSettings(100);
+      assertThat(f2.join().connection()).isSameAs(c1);
+      assertThat(f3.join().connection()).isSameAs(c1);
+      assertThat(factory.count()).isEqualTo(1);
+      f1.join().release();
+      f2.join().release();
+      f3.join().release();
+    }
+
+    @Test
+    void aLearntLimitTooSmallForTheWaitersOpensTheNextConnection() {
+      factory.expectMultiplexing = true;
+      CompletableFuture<Lease> f1 = acquire(A);
+      CompletableFuture<Lease> f2 = acquire(A);
+      CompletableFuture<Lease> f3 = acquire(A);
+      FakeConnection c1 = factory.attempt(0).succeedHttp2BeforeSettings();
+      assertThat(factory.count()).isEqualTo(1);
+      c1.firstSettings(2); // f2 fits; f3 needs another connection now
+      assertThat(f2.join().connection()).isSameAs(c1);
+      assertThat(f3).isNotDone();
+      assertThat(factory.count()).isEqualTo(2);
+      FakeConnection c2 = factory.attempt(1).succeedHttp2(2);
+      assertThat(f3.join().connection()).isSameAs(c2);
+      f1.join().release();
+      f2.join().release();
+      f3.join().release();
+    }
+
+    @Test
+    void aConnectionThatDiesBeforeItsSettingsDoesNotStrandTheWaiters() {
+      factory.expectMultiplexing = true;
+      CompletableFuture<Lease> f1 = acquire(A);
+      CompletableFuture<Lease> f2 = acquire(A);
+      FakeConnection c1 = factory.attempt(0).succeedHttp2BeforeSettings();
+      assertThat(f1.join().connection()).isSameAs(c1);
+      assertThat(factory.count()).isEqualTo(1);
+      c1.serverClose();
+      assertThat(factory.count()).isEqualTo(2); // the waiter gets a connect of its own
+      FakeConnection c2 = factory.attempt(1).succeedHttp2(10);
+      assertThat(f2.join().connection()).isSameAs(c2);
+      f1.join().release();
+      f2.join().release();
+    }
+
+    @Test
     void afterTheFirstHttp2ConnectionTheOriginIsKnownToMultiplex() {
       CompletableFuture<Lease> f1 = acquire(A); // factory does not expect h2 ...
       factory.attempt(0).succeedHttp2(1); // ... but it is
