@@ -305,6 +305,17 @@ public final class ConnectionPool implements AutoCloseable {
     return CompletableFuture.allOf(ready);
   }
 
+  /** The HTTP/2 stream limit learnt for {@code origin} (0: none), for the model test. */
+  int learntStreamsPerConnection(Origin origin) {
+    enter();
+    try {
+      SubPool s = byOrigin.get(origin);
+      return s == null ? 0 : s.streamsPerConnection;
+    } finally {
+      unlockAndRun();
+    }
+  }
+
   private SubPool subFor(Origin origin) {
     SubPool s = byOrigin.get(origin);
     if (s != null) {
@@ -655,17 +666,33 @@ public final class ConnectionPool implements AutoCloseable {
 
   /**
    * Whether a waiter of {@code s} (which has no usable connection) needs a new connection: for
-   * HTTP/1.1, when waiters outnumber connects in flight (each will serve one); for HTTP/2, when no
-   * connect is in flight (one connection serves many).
+   * HTTP/1.1, when waiters outnumber connects in flight (each will serve one); for HTTP/2, when the
+   * waiters outnumber what the connects in flight will carry at the origin's learnt stream limit
+   * (one connect at a time while no limit is learnt: one connection may serve them all), and never
+   * while a connection is still learning its limit.
    */
   private boolean needsConnect(SubPool s) {
     if (s.waiters.size == 0) {
       return false;
     }
     if (expectsMultiplexing(s)) {
-      return s.connecting.size == 0 && !learningCapacity(s);
+      if (learningCapacity(s)) {
+        return false;
+      }
+      int per = s.streamsPerConnection;
+      return per <= 0 ? s.connecting.size == 0 : s.waiters.size > (long) s.connecting.size * per;
     }
     return s.waiters.size > s.connecting.size;
+  }
+
+  /** Records the stream limit {@code c} learnt, for {@link #needsConnect}. Guarded by lock. */
+  private static void learnStreamLimit(PooledConnection c, Connection conn) {
+    if (c.multiplexed && conn.capacityKnown() && conn.isHealthy()) {
+      int limit = conn.maxConcurrentExchanges();
+      if (limit > 0) {
+        c.sub.streamsPerConnection = limit;
+      }
+    }
   }
 
   /**
@@ -828,6 +855,7 @@ public final class ConnectionPool implements AutoCloseable {
         c.connection = conn;
         c.multiplexed = conn.isMultiplexed();
         c.connectedAt = now;
+        learnStreamLimit(c, conn);
         s.protocol = c.multiplexed ? SubPool.PROTOCOL_HTTP2 : SubPool.PROTOCOL_HTTP1;
         s.lastConnectFailure = null;
         s.opened++;
@@ -945,8 +973,12 @@ public final class ConnectionPool implements AutoCloseable {
   void onCapacityChanged(PooledConnection c) {
     enter();
     try {
-      if (!c.removed && c.connection != null && hasWaiters()) {
-        dispatch();
+      Connection conn = c.connection;
+      if (!c.removed && conn != null) {
+        learnStreamLimit(c, conn);
+        if (hasWaiters()) {
+          dispatch();
+        }
       }
     } finally {
       unlockAndRun();

@@ -13,6 +13,8 @@ import dev.llmpool.PoolStats.CloseReason;
 import dev.llmpool.PoolTimeoutException;
 import dev.llmpool.time.ManualScheduler;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -664,16 +666,59 @@ class ConnectionPoolTest {
     @Test
     void afterTheFirstHttp2ConnectionTheOriginIsKnownToMultiplex() {
       CompletableFuture<Lease> f1 = acquire(A); // factory does not expect h2 ...
-      factory.attempt(0).succeedHttp2(1); // ... but it is
-      CompletableFuture<Lease> f2 = acquire(A);
+      factory.attempt(0).succeedHttp2(2); // ... but it is, with 2 streams per connection
+      CompletableFuture<Lease> f2 = acquire(A); // the second stream of the first connection
       CompletableFuture<Lease> f3 = acquire(A);
-      assertThat(factory.count()).isEqualTo(2); // one new connection for both
-      factory.attempt(1).succeedHttp2(5);
+      CompletableFuture<Lease> f4 = acquire(A);
       assertThat(f2).isDone();
+      assertThat(factory.count()).isEqualTo(2); // one new connection for both f3 and f4
+      factory.attempt(1).succeedHttp2(2);
       assertThat(f3).isDone();
-      f1.join().release();
-      f2.join().release();
-      f3.join().release();
+      assertThat(f4).isDone();
+      for (CompletableFuture<Lease> f : List.of(f1, f2, f3, f4)) {
+        f.join().release();
+      }
+    }
+
+    @Test
+    void aBurstOpensTheConnectionsItNeedsAtTheLearntStreamLimitAtOnce() {
+      pool(Limits.builder().maxConnections(10));
+      CompletableFuture<Lease> first = acquire(A);
+      factory.attempt(0).succeedHttp2(4);
+      List<CompletableFuture<Lease>> burst = new ArrayList<>();
+      for (int i = 0; i < 13; i++) {
+        burst.add(acquire(A));
+      }
+      // 3 ride the first connection; the other 10 need ceil(10 / 4) = 3 more, opened together
+      // rather than one handshake after another.
+      assertThat(factory.count()).isEqualTo(4);
+      for (int i = 1; i < 4; i++) {
+        factory.attempt(i).succeedHttp2(4);
+      }
+      assertThat(burst).allMatch(CompletableFuture::isDone);
+      assertThat(statsOf(A).active()).isEqualTo(4);
+      first.join().release();
+      burst.forEach(f -> f.join().release());
+    }
+
+    @Test
+    void aBurstStillStopsAtTheHostLimit() {
+      pool(Limits.builder().maxConnections(10).maxConnectionsPerHost(2));
+      CompletableFuture<Lease> first = acquire(A);
+      factory.attempt(0).succeedHttp2(1);
+      List<CompletableFuture<Lease>> burst = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        burst.add(acquire(A));
+      }
+      assertThat(factory.count()).isEqualTo(2);
+      factory.attempt(1).succeedHttp2(1);
+      assertThat(burst.stream().filter(CompletableFuture::isDone).count()).isEqualTo(1);
+      first.join().release();
+      assertThat(burst.stream().filter(CompletableFuture::isDone).count()).isEqualTo(2);
+      for (CompletableFuture<Lease> f : burst) {
+        f.join().release(); // each release serves the next waiter on a freed stream
+      }
+      assertThat(factory.count()).isEqualTo(2);
     }
 
     @Test
