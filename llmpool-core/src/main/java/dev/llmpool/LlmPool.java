@@ -17,6 +17,9 @@ import dev.llmpool.llm.internal.ChatEndpoint;
 import dev.llmpool.llm.internal.DefaultChatClient;
 import dev.llmpool.llm.internal.RateLimitPacer;
 import dev.llmpool.llm.internal.SseParser;
+import dev.llmpool.metrics.InstrumentedConnections;
+import dev.llmpool.metrics.PoolMonitor;
+import dev.llmpool.pool.ConnectionFactory;
 import dev.llmpool.pool.ConnectionPool;
 import dev.llmpool.pool.Lease;
 import dev.llmpool.time.Scheduler;
@@ -97,6 +100,8 @@ public final class LlmPool implements AutoCloseable {
   private final ConnectionPool pool;
   private final HttpEngine engine;
   private final PoolLlmHttp llmHttp;
+  private final PoolMonitor monitor;
+  private final @Nullable MetricsSink metrics;
   private final ChatClientSettings chatSettings;
   private final ConcurrentHashMap<PacerKey, RateLimitPacer> pacers = new ConcurrentHashMap<>();
   private final Duration closeGrace;
@@ -110,6 +115,9 @@ public final class LlmPool implements AutoCloseable {
     this.baseOrigin = base == null ? null : Origin.of(base);
     Ticker ticker = b.ticker();
     Scheduler scheduler = b.scheduler != null ? b.scheduler : Scheduler.system();
+    this.metrics = b.metrics;
+    EventListener listener =
+        metrics == null ? b.listener : HttpEngine.combine(b.listener, metrics.eventListener());
 
     TransportSettings.Builder ts =
         TransportSettings.builder()
@@ -120,7 +128,7 @@ public final class LlmPool implements AutoCloseable {
             .sslContext(b.sslContext)
             .dnsCacheTtl(b.dnsCacheTtl)
             .ticker(ticker)
-            .listener(b.listener)
+            .listener(listener)
             .pingAfterIdle(b.pingAfterIdle)
             .maxResponseHeaderBytes(b.maxResponseHeaderBytes);
     if (b.ioThreads > 0) {
@@ -136,9 +144,30 @@ public final class LlmPool implements AutoCloseable {
       ts.defaultHeader(e.getKey(), e.getValue());
     }
     this.transport = new NettyTransport(ts.build());
+    this.monitor =
+        new PoolMonitor(
+            this::coreStats,
+            scheduler,
+            b.warnings,
+            b.limits,
+            b.timeouts,
+            transport.settings()::expectsMultiplexing,
+            log,
+            transport.ioTransportName(),
+            transport.tlsProviderName());
+    ConnectionFactory connections =
+        metrics != null && metrics.wantsConnectionEvents()
+            ? new InstrumentedConnections(transport, metrics, ticker)
+            : transport;
     ConnectionPool p;
     try {
-      p = ConnectionPool.builder(transport).limits(b.limits).scheduler(scheduler).build();
+      p =
+          ConnectionPool.builder(connections)
+              .limits(b.limits)
+              .scheduler(scheduler)
+              .observer(monitor)
+              .leakTracking(b.leakTracking)
+              .build();
     } catch (RuntimeException e) {
       transport.close();
       throw e;
@@ -146,21 +175,32 @@ public final class LlmPool implements AutoCloseable {
     this.pool = p;
     this.engine =
         new HttpEngine(
-            new PoolLeases(pool), base, b.timeouts, b.maxResponseBodySize, b.listener, ticker);
+            new PoolLeases(pool), base, b.timeouts, b.maxResponseBodySize, listener, ticker);
     this.llmHttp = new PoolLlmHttp(engine, ticker);
     this.chatSettings =
         ChatClientSettings.defaults(scheduler)
             .withRetryPolicy(b.retryPolicy)
             .withTotalTimeout(b.timeouts.total())
             .withAsyncExecutor(b.chatExecutor)
-            .withEventListener(b.listener)
+            .withEventListener(listener)
             .withCallIds(engine::newCallId)
             .withLimits(
                 (int) b.maxResponseBodySize,
                 ChatClientSettings.DEFAULT_MAX_ERROR_BYTES,
                 SseParser.DEFAULT_MAX_EVENT_BYTES)
-            .withObserver(b.chatObserver);
+            .withObserver(both(b.chatObserver, metrics == null ? null : metrics.chatObserver()));
     register();
+    monitor.start();
+    if (metrics != null) {
+      try {
+        metrics.poolStarted(this);
+      } catch (RuntimeException e) {
+        // A sink that refuses this pool (one that already reports another) fails the build;
+        // nothing of this pool may be left running.
+        var unused = closeAsync();
+        throw e;
+      }
+    }
     log.debug(
         "llmpool {} to {}: {} I/O, TLS {}",
         VERSION,
@@ -182,6 +222,28 @@ public final class LlmPool implements AutoCloseable {
                     }
                   });
     }
+  }
+
+  /**
+   * The user's chat observer and the metrics sink's, each shielded from the other's exception; null
+   * when neither is set, so that calls measure nothing.
+   */
+  private static @Nullable ChatObserver both(
+      @Nullable ChatObserver mine, @Nullable ChatObserver sink) {
+    if (mine == null) {
+      return sink;
+    }
+    if (sink == null) {
+      return mine;
+    }
+    return o -> {
+      try {
+        mine.chatEnded(o);
+      } catch (RuntimeException e) {
+        log.warn("chat observer threw; ignored", e);
+      }
+      sink.chatEnded(o);
+    };
   }
 
   /** A builder with the defaults. */
@@ -361,8 +423,16 @@ public final class LlmPool implements AutoCloseable {
     return llmHttp;
   }
 
-  /** A snapshot of the pool: connections per state, waiting calls, counters, per origin. */
+  /**
+   * A snapshot of the pool: connections per state, waiting calls, counters, peaks, utilization
+   * warnings, per origin (with its protocol) and in total (with the I/O transport and TLS
+   * provider). Its {@code toString()} is one line, made to be pasted into a bug report.
+   */
   public PoolStats stats() {
+    return monitor.enrich(pool.stats());
+  }
+
+  private PoolStats coreStats() {
     return pool.stats();
   }
 
@@ -441,6 +511,7 @@ public final class LlmPool implements AutoCloseable {
       return terminated;
     }
     unregister();
+    monitor.stop();
     CompletableFuture<Void> drained = engine.shutdown();
     long graceMillis = closeGrace.toMillis();
     var unused =
@@ -451,7 +522,18 @@ public final class LlmPool implements AutoCloseable {
             .whenComplete(
                 (v, e) -> {
                   transport.close();
-                  transport.whenTerminated(() -> terminated.complete(null));
+                  transport.whenTerminated(
+                      () -> {
+                        MetricsSink m = metrics;
+                        if (m != null) {
+                          try {
+                            m.poolClosed(this);
+                          } catch (RuntimeException ex) {
+                            log.warn("metrics sink threw on close; ignored", ex);
+                          }
+                        }
+                        terminated.complete(null);
+                      });
                 });
     return terminated;
   }
@@ -560,10 +642,13 @@ public final class LlmPool implements AutoCloseable {
     private long maxResponseBodySize = 64L * 1024 * 1024;
     private int maxResponseHeaderBytes = 64 * 1024;
     private EventListener listener = EventListener.NONE;
+    private PoolWarnings warnings = PoolWarnings.DEFAULTS;
+    private @Nullable MetricsSink metrics;
     private @Nullable Ticker ticker;
     private @Nullable Scheduler scheduler;
     private int ioThreads;
     private Duration closeGrace = Duration.ofSeconds(30);
+    private boolean leakTracking;
     private Duration pingAfterIdle = TransportSettings.DEFAULT_PING_AFTER_IDLE;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
     private Pacing pacing = Pacing.OFF;
@@ -595,10 +680,13 @@ public final class LlmPool implements AutoCloseable {
       b.maxResponseBodySize = maxResponseBodySize;
       b.maxResponseHeaderBytes = maxResponseHeaderBytes;
       b.listener = listener;
+      b.warnings = warnings;
+      b.metrics = metrics;
       b.ticker = ticker;
       b.scheduler = scheduler;
       b.ioThreads = ioThreads;
       b.closeGrace = closeGrace;
+      b.leakTracking = leakTracking;
       b.pingAfterIdle = pingAfterIdle;
       b.retryPolicy = retryPolicy;
       b.pacing = pacing;
@@ -659,7 +747,19 @@ public final class LlmPool implements AutoCloseable {
       if (token.isBlank()) {
         throw new IllegalArgumentException("bearerToken is empty");
       }
-      this.bearerToken = token.trim();
+      String t = token.trim();
+      for (int i = 0; i < t.length(); i++) {
+        char c = t.charAt(i);
+        if (c < 0x20 || c == 0x7f || c > 0xff) {
+          // A line break would put a header of the caller's choosing on the wire. Never echo the
+          // token: it is a credential.
+          throw new IllegalArgumentException(
+              "bearerToken has an illegal character at index "
+                  + i
+                  + " (control characters such as CR and LF are not allowed in a header value)");
+        }
+      }
+      this.bearerToken = t;
       return this;
     }
 
@@ -840,6 +940,28 @@ public final class LlmPool implements AutoCloseable {
       return this;
     }
 
+    /**
+     * When the pool logs that it runs short of connections: one warning when utilization stays high
+     * (with hysteresis), and a periodic summary of pool timeouts and rejections. Default {@link
+     * PoolWarnings#DEFAULTS} (80 % for 10 s, re-armed below 60 %, summaries at most every 60 s);
+     * {@link PoolWarnings#OFF} turns them off.
+     */
+    public Builder warnings(PoolWarnings w) {
+      this.warnings = Objects.requireNonNull(w, "warnings");
+      return this;
+    }
+
+    /**
+     * Reports the pool to a metrics library, e.g. {@code .metrics(new
+     * LlmPoolMetrics(meterRegistry))} with {@code llmpool-micrometer}. The sink hears every call
+     * (besides {@link #eventListener}), every connection's open and close, and reads {@link
+     * LlmPool#stats()}. Default none.
+     */
+    public Builder metrics(MetricsSink sink) {
+      this.metrics = Objects.requireNonNull(sink, "metrics");
+      return this;
+    }
+
     /** The time source (tests); default the system's, or the scheduler's when one is given. */
     public Builder ticker(Ticker t) {
       this.ticker = Objects.requireNonNull(t, "ticker");
@@ -860,6 +982,17 @@ public final class LlmPool implements AutoCloseable {
         throw new IllegalArgumentException("ioThreads must be at least 1, got " + n);
       }
       this.ioThreads = n;
+      return this;
+    }
+
+    /**
+     * Records where each connection is acquired, so that a leaked one (a {@code StreamingResponse}
+     * dropped without {@code close()}) is logged with the stack of the code that forgot to close
+     * it. Leaks are reclaimed and logged either way; tracking costs a stack capture per call, so it
+     * is for finding a leak, not for production. Default off.
+     */
+    public Builder leakTracking(boolean on) {
+      this.leakTracking = on;
       return this;
     }
 

@@ -59,6 +59,9 @@ public final class PoolStats {
     }
   }
 
+  /** Origins named in the whole pool's {@code toString()}; the rest are counted. */
+  private static final int MAX_ORIGINS_SHOWN = 4;
+
   private final @Nullable Origin origin;
   private final int limit;
   private final int connecting;
@@ -77,6 +80,11 @@ public final class PoolStats {
   private final int peakPending;
   private final int peakOpen;
   private final Map<Origin, PoolStats> byOrigin;
+  private final @Nullable String protocol;
+  private final @Nullable String ioTransport;
+  private final @Nullable String tlsProvider;
+  private final double peakUtilization;
+  private final long utilizationWarnings;
 
   private PoolStats(Builder b) {
     this.origin = b.origin;
@@ -97,6 +105,11 @@ public final class PoolStats {
     this.peakPending = b.peakPending;
     this.peakOpen = b.peakOpen;
     this.byOrigin = Collections.unmodifiableMap(new LinkedHashMap<>(b.byOrigin));
+    this.protocol = b.protocol;
+    this.ioTransport = b.ioTransport;
+    this.tlsProvider = b.tlsProvider;
+    this.peakUtilization = b.peakUtilization;
+    this.utilizationWarnings = b.utilizationWarnings;
   }
 
   /**
@@ -107,6 +120,22 @@ public final class PoolStats {
    */
   public static Builder builder(@Nullable Origin origin, int limit) {
     return new Builder(origin, limit);
+  }
+
+  /** A builder holding every value of this snapshot, to derive another from it. */
+  public Builder toBuilder() {
+    Builder b =
+        new Builder(origin, limit)
+            .connections(connecting, idle, active, draining)
+            .load(inFlight, pending)
+            .counters(opened, reused, acquireTimeouts, rejected, connectFailures)
+            .peaks(peakActive, peakPending, peakOpen)
+            .protocol(protocol)
+            .transport(ioTransport, tlsProvider)
+            .utilizationHealth(peakUtilization, utilizationWarnings);
+    System.arraycopy(closed, 0, b.closed, 0, closed.length);
+    b.byOrigin.putAll(byOrigin);
+    return b;
   }
 
   /** The origin this snapshot describes, or null when it describes the whole pool. */
@@ -239,6 +268,56 @@ public final class PoolStats {
     return peakOpen;
   }
 
+  /**
+   * The highest {@link #utilization()} seen since the pool started: sampled about once a second,
+   * and never below {@code peakActive() / limit()}, so a short burst that filled every connection
+   * shows as 1.0 even between samples. For the whole pool, and per origin against {@code
+   * maxConnectionsPerHost}. 0 when the pool's health is not watched (see {@code
+   * LlmPool.Builder.warnings}).
+   */
+  public double peakUtilization() {
+    return Math.max(peakUtilization, Math.min(1.0, (double) peakActive / limit));
+  }
+
+  /**
+   * How many utilization warnings were logged since the pool started (see {@code PoolWarnings}):
+   * for the whole pool, or for this origin. A non-zero value means the pool spent a sustained
+   * period near its limits.
+   */
+  public long utilizationWarnings() {
+    return utilizationWarnings;
+  }
+
+  /**
+   * Whether at least one utilization warning was logged since the pool started ({@code
+   * utilizationWarnings() > 0}): what a report prints as "warning fired: yes/no".
+   */
+  public boolean utilizationWarningFired() {
+    return utilizationWarnings > 0;
+  }
+
+  /**
+   * The protocol of this origin's connections, {@code "HTTP/1.1"} or {@code "HTTP/2"} (the newest
+   * connection's, should a server change); null before any connection opened, and on the whole
+   * pool's snapshot.
+   */
+  public @Nullable String protocol() {
+    return protocol;
+  }
+
+  /** The I/O transport in use ({@code "epoll"} or {@code "nio"}), or null when not known. */
+  public @Nullable String ioTransport() {
+    return ioTransport;
+  }
+
+  /**
+   * The TLS implementation in use ({@code "OpenSSL (BoringSSL)"} or {@code "JDK"}), or null when
+   * not known.
+   */
+  public @Nullable String tlsProvider() {
+    return tlsProvider;
+  }
+
   /** One snapshot per origin the pool has served, in the order they were first used. */
   public Map<Origin, PoolStats> byOrigin() {
     return byOrigin;
@@ -250,15 +329,21 @@ public final class PoolStats {
   }
 
   /**
-   * One line, e.g. {@code PoolStats{connections=3 (connecting=0, idle=1, active=2), inFlight=2,
-   * pending=0, utilization=2%, opened=5, closed=2 (idle-expired=2), reused=40, timeouts=0,
-   * rejected=0}}.
+   * One line, for logs and bug reports, e.g. {@code PoolStats{connections=3/100 (connecting=0,
+   * idle=1, active=2), inFlight=2, pending=0, utilization=2%, opened=5, closed=2 (idle-expired=2),
+   * reused=40, poolTimeouts=0, rejected=0, peak(active=3, pending=1, open=4, utilization=40%),
+   * origins=[https://api.openai.com:443 HTTP/2], io=epoll, tls=OpenSSL (BoringSSL)}}. Counts that
+   * are zero and rarely matter (draining, connect failures, warnings) are left out.
    */
   @Override
   public String toString() {
-    StringBuilder sb = new StringBuilder(200).append("PoolStats{");
+    StringBuilder sb = new StringBuilder(256).append("PoolStats{");
     if (origin != null) {
-      sb.append(origin).append(", ");
+      sb.append(origin);
+      if (protocol != null) {
+        sb.append(' ').append(protocol);
+      }
+      sb.append(", ");
     }
     sb.append("connections=")
         .append(total())
@@ -273,16 +358,10 @@ public final class PoolStats {
     if (draining > 0) {
       sb.append(", draining=").append(draining);
     }
-    sb.append("), inFlight=")
-        .append(inFlight)
-        .append(", pending=")
-        .append(pending)
-        .append(", utilization=")
-        .append(Math.round(utilization() * 100))
-        .append("%, opened=")
-        .append(opened)
-        .append(", closed=")
-        .append(closed());
+    sb.append("), inFlight=").append(inFlight).append(", pending=").append(pending);
+    sb.append(", utilization=");
+    percent(sb, utilization(), active > 0 || pending > 0);
+    sb.append(", opened=").append(opened).append(", closed=").append(closed());
     Map<CloseReason, Long> reasons = closedByReason();
     if (!reasons.isEmpty()) {
       sb.append(" (");
@@ -298,23 +377,60 @@ public final class PoolStats {
     }
     sb.append(", reused=")
         .append(reused)
-        .append(", timeouts=")
+        .append(", poolTimeouts=")
         .append(acquireTimeouts)
         .append(", rejected=")
         .append(rejected);
     if (connectFailures > 0) {
       sb.append(", connectFailures=").append(connectFailures);
     }
-    sb.append(", peak active/pending/open=")
+    sb.append(", peak(active=")
         .append(peakActive)
-        .append('/')
+        .append(", pending=")
         .append(peakPending)
-        .append('/')
-        .append(peakOpen);
+        .append(", open=")
+        .append(peakOpen)
+        .append(", utilization=");
+    percent(sb, peakUtilization(), peakActive > 0 || peakPending > 0);
+    sb.append(')');
+    if (utilizationWarnings > 0) {
+      sb.append(", utilizationWarnings=").append(utilizationWarnings);
+    }
     if (origin == null && !byOrigin.isEmpty()) {
-      sb.append(", origins=").append(byOrigin.size());
+      sb.append(", origins=[");
+      int shown = 0;
+      for (PoolStats o : byOrigin.values()) {
+        if (shown == MAX_ORIGINS_SHOWN) {
+          sb.append(", +").append(byOrigin.size() - shown).append(" more");
+          break;
+        }
+        if (shown++ > 0) {
+          sb.append(", ");
+        }
+        sb.append(o.origin);
+        if (o.protocol != null) {
+          sb.append(' ').append(o.protocol);
+        }
+      }
+      sb.append(']');
+    }
+    if (ioTransport != null) {
+      sb.append(", io=").append(ioTransport);
+    }
+    if (tlsProvider != null) {
+      sb.append(", tls=").append(tlsProvider);
     }
     return sb.append('}').toString();
+  }
+
+  /** A percentage; "<1%" rather than "0%" when something is in use. */
+  private static void percent(StringBuilder sb, double fraction, boolean inUse) {
+    long p = Math.round(fraction * 100);
+    if (p == 0 && inUse && fraction > 0) {
+      sb.append("<1%");
+    } else {
+      sb.append(p).append('%');
+    }
   }
 
   /** Fills a {@link PoolStats}; for pool implementations and tests. */
@@ -337,6 +453,11 @@ public final class PoolStats {
     private int peakPending;
     private int peakOpen;
     private final Map<Origin, PoolStats> byOrigin = new LinkedHashMap<>();
+    private @Nullable String protocol;
+    private @Nullable String ioTransport;
+    private @Nullable String tlsProvider;
+    private double peakUtilization;
+    private long utilizationWarnings;
 
     private Builder(@Nullable Origin origin, int limit) {
       if (limit < 1) {
@@ -398,7 +519,44 @@ public final class PoolStats {
       return this;
     }
 
-    /** Adds the snapshot of one origin (only on the whole pool's snapshot). */
+    /**
+     * Sets the protocol of the origin's connections ({@code "HTTP/1.1"}, {@code "HTTP/2"}), or null
+     * when not known.
+     */
+    public Builder protocol(@Nullable String protocol) {
+      this.protocol = protocol;
+      return this;
+    }
+
+    /** Sets the I/O transport and the TLS implementation in use (null when not known). */
+    public Builder transport(@Nullable String ioTransport, @Nullable String tlsProvider) {
+      this.ioTransport = ioTransport;
+      this.tlsProvider = tlsProvider;
+      return this;
+    }
+
+    /**
+     * Sets the highest sampled utilization and how many utilization warnings were logged.
+     *
+     * @throws IllegalArgumentException when the peak is not within 0..1 or the count is negative
+     */
+    public Builder utilizationHealth(double peakUtilization, long utilizationWarnings) {
+      if (!(peakUtilization >= 0 && peakUtilization <= 1) || utilizationWarnings < 0) {
+        throw new IllegalArgumentException(
+            "bad utilization health: peak="
+                + peakUtilization
+                + ", warnings="
+                + utilizationWarnings);
+      }
+      this.peakUtilization = peakUtilization;
+      this.utilizationWarnings = utilizationWarnings;
+      return this;
+    }
+
+    /**
+     * Adds (or replaces) the snapshot of one origin (only on the whole pool's snapshot); origins
+     * keep the order in which they were first added.
+     */
     public Builder origin(PoolStats perOrigin) {
       Origin o = Objects.requireNonNull(perOrigin.origin(), "per-origin snapshot has no origin");
       byOrigin.put(o, perOrigin);

@@ -60,6 +60,13 @@ class LlmPoolTest {
         .hasMessageContaining("fragment")
         .hasMessageNotContaining(KEY);
     assertThatThrownBy(() -> LlmPool.builder().bearerToken(" ")).hasMessageContaining("empty");
+    // Finding 4 (docs/interop.md): a line break in the token would inject a header.
+    for (String bad : new String[] {KEY + "\r\nX-Injected: 1", KEY + "\nX", KEY + "\u0001x"}) {
+      assertThatThrownBy(() -> LlmPool.builder().bearerToken(bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("bearerToken has an illegal character at index " + KEY.length())
+          .hasMessageNotContaining(KEY);
+    }
     assertThatThrownBy(() -> LlmPool.builder().prewarm(-1)).hasMessageContaining("prewarm");
     assertThatThrownBy(() -> LlmPool.builder().maxResponseBodySize(0))
         .hasMessageContaining("maxResponseBodySize");

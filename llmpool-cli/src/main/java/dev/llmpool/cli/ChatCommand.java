@@ -42,7 +42,9 @@ import picocli.CommandLine.Spec;
     })
 final class ChatCommand implements Callable<Integer> {
 
-  @Spec CommandSpec spec;
+  @SuppressWarnings("NullAway.Init") // injected by picocli before call()
+  @Spec
+  CommandSpec spec;
 
   @Option(
       names = "--base-url",

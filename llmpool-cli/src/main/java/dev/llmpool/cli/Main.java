@@ -15,13 +15,16 @@ import picocli.CommandLine.Command;
     description = "Warm, bounded, observable HTTP connections to LLM APIs.",
     subcommands = {
       DemoCommand.class,
+      BenchCommand.class,
       MockCommand.class,
       ChatCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
 
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @SuppressWarnings("NullAway.Init") // injected by picocli before run()
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
@@ -40,7 +43,10 @@ public final class Main implements Runnable {
         (ex, commandLine, parseResult) -> {
           // A failed job gets one clear line, not a stack trace; the message already names the
           // phase and host (see LlmPoolException).
-          commandLine.getErr().println("llmpool: " + ex.getMessage());
+          String m = ex.getMessage();
+          String line = m == null || m.isBlank() ? ex.toString() : m.lines().findFirst().orElse(m);
+          commandLine.getErr().println("llmpool: " + line);
+          commandLine.getErr().flush();
           return 1;
         });
     return cl;

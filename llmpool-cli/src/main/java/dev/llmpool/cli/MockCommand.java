@@ -40,7 +40,9 @@ import picocli.CommandLine.Spec;
     })
 final class MockCommand implements Callable<Integer> {
 
-  @Spec CommandSpec spec;
+  @SuppressWarnings("NullAway.Init") // injected by picocli before call()
+  @Spec
+  CommandSpec spec;
 
   @Option(
       names = "--port",

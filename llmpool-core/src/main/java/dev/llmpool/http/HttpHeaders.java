@@ -59,7 +59,7 @@ public final class HttpHeaders {
    * Headers from names and values alternating: {@code of("accept", "text/event-stream")}.
    *
    * @throws IllegalArgumentException for an odd count, a name that is not an HTTP token, or a value
-   *     with CR, LF or NUL
+   *     with a control character (CR, LF, NUL, 0x01–0x1F but HTAB, DEL)
    */
   public static HttpHeaders of(String... namesAndValues) {
     if (namesAndValues.length % 2 != 0) {
@@ -189,18 +189,26 @@ public final class HttpHeaders {
     return name;
   }
 
-  /** Checks a field value: no CR, LF or NUL, every character in ISO-8859-1. */
+  /**
+   * Checks a field value (RFC 9110 §5.5): visible characters, SP, HTAB and obs-text; no control
+   * character (CR, LF, NUL, 0x01–0x1F but HTAB, DEL), every character in ISO-8859-1.
+   */
   static String checkValue(String name, String value) {
     Objects.requireNonNull(value, "header value");
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
-      if (c == '\r' || c == '\n' || c == 0 || c > 0xff) {
+      if (!isValueChar(c)) {
         // Never echo the value: it may be a credential.
         throw new IllegalArgumentException(
             "value of header '" + name + "' has an illegal character at index " + i);
       }
     }
     return value;
+  }
+
+  /** A character allowed in a field value: HTAB, SP, visible ASCII or obs-text (0x80–0xFF). */
+  static boolean isValueChar(char c) {
+    return c == '\t' || (c >= 0x20 && c != 0x7f && c <= 0xff);
   }
 
   private static boolean isTokenChar(char c) {

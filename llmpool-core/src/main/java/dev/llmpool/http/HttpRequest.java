@@ -233,6 +233,13 @@ public final class HttpRequest {
       if (uri.getRawFragment() != null) {
         throw new IllegalArgumentException("a request URL has no fragment: " + pathOnly(url));
       }
+      for (int i = 0; i < url.length(); i++) {
+        if (url.charAt(i) >= 0x80) {
+          // java.net.URI accepts non-ASCII characters, which are not allowed on the wire (RFC
+          // 3986): send them percent-encoded as UTF-8, as browsers do.
+          return uri.toASCIIString();
+        }
+      }
       return url;
     }
 

@@ -7,13 +7,13 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One finished chat call, as a {@link ChatObserver} hears it. The names follow the OpenTelemetry
- * GenAI semantic conventions, so a metrics binder maps them one to one: {@code gen_ai.system} ←
- * {@link #provider()}, {@code gen_ai.operation.name} ← {@link #operation()}, {@code
- * gen_ai.request.model}, {@code gen_ai.response.model}, {@code gen_ai.usage.input_tokens} / {@code
- * output_tokens}, {@code gen_ai.client.operation.duration} ← {@link #duration()}, {@code
- * gen_ai.server.time_to_first_token} ← {@link #timeToFirstChunk()}, {@code error.type}, {@code
- * server.address} / {@code server.port} ← {@link #server()}. Immutable; holds no secret and no
- * message text.
+ * GenAI semantic conventions, so a metrics binder maps them one to one: {@code
+ * gen_ai.provider.name} ← {@link #provider()}, {@code gen_ai.operation.name} ← {@link
+ * #operation()}, {@code gen_ai.request.model}, {@code gen_ai.response.model}, {@code
+ * gen_ai.usage.input_tokens} / {@code output_tokens}, {@code gen_ai.client.operation.duration} ←
+ * {@link #duration()}, {@code gen_ai.client.operation.time_to_first_chunk} ← {@link
+ * #timeToFirstChunk()}, {@code error.type}, {@code server.address} / {@code server.port} ← {@link
+ * #server()}. Immutable; holds no secret and no message text.
  *
  * @param provider {@code "openai"} (any OpenAI-compatible server) or {@code "anthropic"}, the
  *     OpenTelemetry {@code gen_ai.system} values

@@ -481,9 +481,11 @@ public final class ChatOptions {
       }
       for (int i = 0; i < value.length(); i++) {
         char c = value.charAt(i);
-        if (c == '\r' || c == '\n' || c == 0) {
+        // RFC 9110 §5.5 field values: no control character but HTAB, nothing past ISO-8859-1.
+        if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
           // Never echo the value: it may be a credential.
-          throw new IllegalArgumentException("header '" + name + "' value holds CR, LF or NUL");
+          throw new IllegalArgumentException(
+              "header '" + name + "' value has an illegal character at index " + i);
         }
       }
       switch (name) {

@@ -28,6 +28,17 @@ public interface Connection {
   int maxConcurrentExchanges();
 
   /**
+   * False while {@link #maxConcurrentExchanges()} is a guess: an HTTP/2 connection handed over
+   * before the peer's first SETTINGS frame (so that the call which opened it need not wait a round
+   * trip for them). The pool opens no further connection to the origin while one is still learning
+   * its limit: the limit it learns will usually serve the waiting calls. When this turns true the
+   * transport calls {@link ConnectionListener#capacityChanged}.
+   */
+  default boolean capacityKnown() {
+    return true;
+  }
+
+  /**
    * False once the transport knows the connection is dead or must not be reused (closed by the
    * peer, an I/O error, GOAWAY). A true answer is a hint, not a promise: the connection may die a
    * moment later, which the HTTP layer handles by retrying a request that provably was not sent.

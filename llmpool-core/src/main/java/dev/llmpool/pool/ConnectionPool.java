@@ -96,8 +96,12 @@ public final class ConnectionPool implements AutoCloseable {
   /** How long {@link #close()} lets exchanges in flight finish before closing their connections. */
   public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(30);
 
-  /** How often, at most, leases whose owners were collected are looked for while any is out. */
-  static final long LEAK_CHECK_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /**
+   * How often leases whose owners were collected are looked for while any tracked lease is out: one
+   * poll of an empty reference queue per second costs nothing, and a leaked connection comes back
+   * within a second of the collection that found it.
+   */
+  static final long LEAK_CHECK_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /** A connection is retired this much before the server's own idle timeout, at most. */
   static final long SERVER_IDLE_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -109,7 +113,7 @@ public final class ConnectionPool implements AutoCloseable {
   private static final int HOT_SPINS = 50;
 
   /** "Read the clock when needed": a value no ticker returns in practice. */
-  private static final long NO_TIME = Long.MIN_VALUE;
+  static final long NO_TIME = Long.MIN_VALUE;
 
   final ReentrantLock lock = new ReentrantLock();
   final ReferenceQueue<Object> leakQueue = new ReferenceQueue<>();
@@ -206,7 +210,7 @@ public final class ConnectionPool implements AutoCloseable {
         return null;
       }
       PooledConnection c = findAvailable(s);
-      return c == null ? null : leaseFrom(c, 0L);
+      return c == null ? null : leaseFrom(c, 0L, null);
     } finally {
       unlockAndRun();
     }
@@ -239,11 +243,15 @@ public final class ConnectionPool implements AutoCloseable {
       if (s.waiters.size == 0) {
         PooledConnection c = findAvailable(s);
         if (c != null) {
-          return CompletableFuture.completedFuture(leaseFrom(c, 0L));
+          return CompletableFuture.completedFuture(leaseFrom(c, 0L, null));
         }
       }
       pollLeaks();
       Waiter w = new Waiter(this, s, ++nextWaiterSeq, ticker.nanoTime(), timeoutNanos, cause);
+      if (leakTracking) {
+        // Here, on the caller's thread: the lease may be handed over on another one.
+        w.acquiredAt = acquisitionStack(origin);
+      }
       s.waiters.addLast(w);
       dispatch();
       if (w.state == Waiter.WAITING) {
@@ -295,6 +303,17 @@ public final class ConnectionPool implements AutoCloseable {
       ready[i] = started.get(i).ready;
     }
     return CompletableFuture.allOf(ready);
+  }
+
+  /** The HTTP/2 stream limit learnt for {@code origin} (0: none), for the model test. */
+  int learntStreamsPerConnection(Origin origin) {
+    enter();
+    try {
+      SubPool s = byOrigin.get(origin);
+      return s == null ? 0 : s.streamsPerConnection;
+    } finally {
+      unlockAndRun();
+    }
   }
 
   private SubPool subFor(Origin origin) {
@@ -349,8 +368,16 @@ public final class ConnectionPool implements AutoCloseable {
     return best;
   }
 
-  /** Hands out one slot of {@code c}, which findAvailable returned. Guarded by lock. */
-  private PooledLease leaseFrom(PooledConnection c, long waitedNanos) {
+  private static Throwable acquisitionStack(Origin origin) {
+    return new Throwable("lease of " + origin + " acquired here");
+  }
+
+  /**
+   * Hands out one slot of {@code c}, which findAvailable returned; {@code acquiredAt} is the stack
+   * a waiter recorded (leak tracking), or null to record this thread's. Guarded by lock.
+   */
+  private PooledLease leaseFrom(
+      PooledConnection c, long waitedNanos, @Nullable Throwable acquiredAt) {
     PooledLease l = c.takeLease(connectionOf(c));
     PooledLease.STATE.setRelease(l, PooledLease.LEASED); // under the lock: no full fence needed
     l.generation++;
@@ -360,7 +387,7 @@ public final class ConnectionPool implements AutoCloseable {
       c.sub.reused++;
     }
     if (leakTracking) {
-      l.acquiredAt = new Throwable("lease of " + c.sub.origin + " acquired here");
+      l.acquiredAt = acquiredAt != null ? acquiredAt : acquisitionStack(c.sub.origin);
     }
     if (c.inFlight++ == 0) {
       c.sub.idle.remove(c);
@@ -382,15 +409,19 @@ public final class ConnectionPool implements AutoCloseable {
    * #unlockAndRun}). Under contention this halves the blocking lock acquisitions per exchange and
    * keeps releasing threads (often I/O threads) from parking.
    */
-  void end(PooledLease l, boolean discard) {
+  void end(PooledLease l, boolean discard, long endNanos) {
     if (!PooledLease.STATE.compareAndSet(
         l, PooledLease.LEASED, discard ? PooledLease.ENDING_DISCARD : PooledLease.ENDING)) {
       return;
     }
-    // An HTTP/1.1 connection always becomes idle here and needs the time: read the clock before
+    // An HTTP/1.1 connection always becomes idle here and needs the time: use the one the caller
+    // read when the exchange ended (Lease.release(long)), else read the clock before
     // taking the lock, to keep the lock's hold short. (multiplexed is written once, before any
     // lease of the connection exists.)
-    long now = l.owner.multiplexed ? NO_TIME : ticker.nanoTime();
+    long now = endNanos;
+    if (now == NO_TIME && !l.owner.multiplexed) {
+      now = ticker.nanoTime();
+    }
     if (lock.tryLock()) {
       try {
         drainEnds();
@@ -635,17 +666,56 @@ public final class ConnectionPool implements AutoCloseable {
 
   /**
    * Whether a waiter of {@code s} (which has no usable connection) needs a new connection: for
-   * HTTP/1.1, when waiters outnumber connects in flight (each will serve one); for HTTP/2, when no
-   * connect is in flight (one connection serves many).
+   * HTTP/1.1, when waiters outnumber connects in flight (each will serve one); for HTTP/2, when the
+   * waiters outnumber what the connects in flight will carry at the origin's learnt stream limit
+   * (one connect at a time while no limit is learnt: one connection may serve them all), and never
+   * while a connection is still learning its limit.
    */
   private boolean needsConnect(SubPool s) {
     if (s.waiters.size == 0) {
       return false;
     }
     if (expectsMultiplexing(s)) {
-      return s.connecting.size == 0;
+      if (learningCapacity(s)) {
+        return false;
+      }
+      int per = s.streamsPerConnection;
+      return per <= 0 ? s.connecting.size == 0 : s.waiters.size > (long) s.connecting.size * per;
     }
     return s.waiters.size > s.connecting.size;
+  }
+
+  /** Records the stream limit {@code c} learnt, for {@link #needsConnect}. Guarded by lock. */
+  private static void learnStreamLimit(PooledConnection c, Connection conn) {
+    if (c.multiplexed && conn.capacityKnown() && conn.isHealthy()) {
+      int limit = conn.maxConcurrentExchanges();
+      if (limit > 0) {
+        c.sub.streamsPerConnection = limit;
+      }
+    }
+  }
+
+  /**
+   * Whether a connection of {@code s} is still learning its stream limit (HTTP/2 before the peer's
+   * SETTINGS): its limit will usually serve the waiters, so no connect is started until it is known
+   * (the transport then calls capacityChanged, which dispatches again). Guarded by lock; walks the
+   * origin's connections, which is cheap (HTTP/2 origins hold few) and happens only when a waiter
+   * found no usable connection.
+   */
+  private static boolean learningCapacity(SubPool s) {
+    for (PooledConnection c = s.active.head; c != null; c = c.next) {
+      Connection conn = c.connection;
+      if (conn != null && c.multiplexed && !conn.capacityKnown() && conn.isHealthy()) {
+        return true;
+      }
+    }
+    for (PooledConnection c = s.idle.head; c != null; c = c.next) {
+      Connection conn = c.connection;
+      if (conn != null && c.multiplexed && !conn.capacityKnown() && conn.isHealthy()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private boolean expectsMultiplexing(SubPool s) {
@@ -665,7 +735,7 @@ public final class ConnectionPool implements AutoCloseable {
 
   private void serve(Waiter w, PooledConnection c) {
     long waited = ticker.nanoTime() - w.startNanos;
-    PooledLease l = leaseFrom(c, waited);
+    PooledLease l = leaseFrom(c, waited, w.acquiredAt);
     removeWaiter(w, Waiter.SERVED);
     Origin origin = w.sub.origin;
     defer(
@@ -785,6 +855,7 @@ public final class ConnectionPool implements AutoCloseable {
         c.connection = conn;
         c.multiplexed = conn.isMultiplexed();
         c.connectedAt = now;
+        learnStreamLimit(c, conn);
         s.protocol = c.multiplexed ? SubPool.PROTOCOL_HTTP2 : SubPool.PROTOCOL_HTTP1;
         s.lastConnectFailure = null;
         s.opened++;
@@ -902,8 +973,12 @@ public final class ConnectionPool implements AutoCloseable {
   void onCapacityChanged(PooledConnection c) {
     enter();
     try {
-      if (!c.removed && c.connection != null && hasWaiters()) {
-        dispatch();
+      Connection conn = c.connection;
+      if (!c.removed && conn != null) {
+        learnStreamLimit(c, conn);
+        if (hasWaiters()) {
+          dispatch();
+        }
       }
     } finally {
       unlockAndRun();
@@ -1024,12 +1099,12 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  void trackOwner(PooledLease l, Object holder) {
+  void trackOwner(PooledLease l, Object holder, @Nullable Runnable abandon) {
     PooledLease.OwnerRef old = l.ownerRef;
     if (old != null) {
       old.clear();
     }
-    l.ownerRef = new PooledLease.OwnerRef(holder, l, l.generation, this);
+    l.ownerRef = new PooledLease.OwnerRef(holder, l, l.generation, this, abandon);
     if (!ownersTracked) {
       enter();
       try {
@@ -1044,29 +1119,49 @@ public final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  /** Reclaims leases whose owner was collected. Guarded by lock. */
+  /**
+   * Reclaims leases whose owner was collected, and reports each once. An HTTP/1.1 lease (or one
+   * tracked without an abandon action) is ended here and its connection closed, since its state is
+   * unknown. An HTTP/2 lease with an abandon action is left to it: the action resets the stream,
+   * whose end releases the lease, so the connection's other streams are not cut. Guarded by lock.
+   */
   private void pollLeaks() {
     Reference<?> r;
     while ((r = leakQueue.poll()) != null) {
       PooledLease.OwnerRef ref = (PooledLease.OwnerRef) r;
       PooledLease l = ref.lease;
-      if (l.generation == ref.generation
-          && l.ownerRef == ref
-          && PooledLease.STATE.compareAndSet(l, PooledLease.LEASED, PooledLease.ENDING)) {
-        Throwable acquiredAt = l.acquiredAt;
-        Origin origin = l.owner.sub.origin;
-        finishEnd(l, CloseReason.LEAKED, NO_TIME);
-        defer(() -> reportLeak(origin, acquiredAt));
+      if (l.generation != ref.generation || l.ownerRef != ref || l.state != PooledLease.LEASED) {
+        continue; // ended (and maybe recycled) meanwhile
       }
+      Throwable acquiredAt = l.acquiredAt;
+      Origin origin = l.owner.sub.origin;
+      Runnable abandon = ref.abandon;
+      boolean closeConnection = abandon == null || !l.owner.multiplexed;
+      if (closeConnection) {
+        if (!PooledLease.STATE.compareAndSet(l, PooledLease.LEASED, PooledLease.ENDING)) {
+          continue;
+        }
+        finishEnd(l, CloseReason.LEAKED, NO_TIME);
+      } else {
+        l.ownerRef = null; // reported once; the stream's end releases the lease
+      }
+      defer(
+          () -> {
+            reportLeak(origin, acquiredAt, closeConnection);
+            if (abandon != null) {
+              abandon.run();
+            }
+          });
     }
   }
 
-  private void reportLeak(Origin origin, @Nullable Throwable acquiredAt) {
+  private void reportLeak(Origin origin, @Nullable Throwable acquiredAt, boolean closed) {
     String msg =
         "A connection lease to "
             + origin
             + " was leaked: the call holding it was garbage-collected without releasing it, so"
-            + " its connection was closed. Close every response (try-with-resources).";
+            + (closed ? " its connection was closed" : " its HTTP/2 stream was reset")
+            + ". Close every response (try-with-resources).";
     if (acquiredAt != null) {
       LOG.warn(msg, acquiredAt);
     } else {

@@ -30,6 +30,16 @@ public interface Lease {
   void release();
 
   /**
+   * {@link #release()}, given the time the exchange ended as the caller already read it from the
+   * pool's {@link dev.llmpool.time.Ticker} (the transport reads it anyway), which spares the pool a
+   * clock read on the hot path. The idle connection's keep-alive runs from this time, so pass an
+   * exact one; {@link Long#MIN_VALUE} means unknown (the pool reads the clock).
+   */
+  default void release(long endNanos) {
+    release();
+  }
+
+  /**
    * The exchange ended in a way that leaves the connection unfit for reuse (HTTP/1.1 body not fully
    * read, a protocol error): the pool closes the connection once its other exchanges end (at once
    * for HTTP/1.1). For HTTP/2, a merely reset stream should {@link #release()} instead.
@@ -45,4 +55,16 @@ public interface Lease {
    * never reclaimed.
    */
   default void trackOwner(Object owner) {}
+
+  /**
+   * {@link #trackOwner(Object)}, with what to do when the owner is collected first: {@code abandon}
+   * runs once, outside the pool's lock, and must end the exchange from the transport's side (reset
+   * an HTTP/2 stream, close an HTTP/1.1 connection), which ends this lease as usual. Then the pool
+   * does not close a multiplexed connection for the leak: its other streams carry on. {@code
+   * abandon} must not refer to {@code owner} (directly or not), or the owner never becomes
+   * unreachable.
+   */
+  default void trackOwner(Object owner, Runnable abandon) {
+    trackOwner(owner);
+  }
 }

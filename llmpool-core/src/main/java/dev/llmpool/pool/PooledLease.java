@@ -74,17 +74,27 @@ final class PooledLease implements Lease {
 
   @Override
   public void release() {
-    owner.pool.end(this, false);
+    owner.pool.end(this, false, ConnectionPool.NO_TIME);
+  }
+
+  @Override
+  public void release(long endNanos) {
+    owner.pool.end(this, false, endNanos);
   }
 
   @Override
   public void discard() {
-    owner.pool.end(this, true);
+    owner.pool.end(this, true, ConnectionPool.NO_TIME);
   }
 
   @Override
   public void trackOwner(Object holder) {
-    owner.pool.trackOwner(this, holder);
+    owner.pool.trackOwner(this, holder, null);
+  }
+
+  @Override
+  public void trackOwner(Object holder, Runnable abandon) {
+    owner.pool.trackOwner(this, holder, abandon);
   }
 
   @Override
@@ -101,10 +111,19 @@ final class PooledLease implements Lease {
     final PooledLease lease;
     final int generation;
 
-    OwnerRef(Object holder, PooledLease lease, int generation, ConnectionPool pool) {
+    /** Ends the exchange from the transport's side when the holder is collected; or null. */
+    final @Nullable Runnable abandon;
+
+    OwnerRef(
+        Object holder,
+        PooledLease lease,
+        int generation,
+        ConnectionPool pool,
+        @Nullable Runnable abandon) {
       super(holder, pool.leakQueue);
       this.lease = lease;
       this.generation = generation;
+      this.abandon = abandon;
     }
   }
 }

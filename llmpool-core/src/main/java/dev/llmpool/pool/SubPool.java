@@ -43,6 +43,14 @@ final class SubPool {
   /** What the last connection opened to this origin spoke; guides the next connect. */
   int protocol = PROTOCOL_UNKNOWN;
 
+  /**
+   * The stream limit the last HTTP/2 connection to this origin learnt from the server (0: none
+   * learnt yet): how many waiters one more connection will serve, so that a burst opens the
+   * connections it needs at once rather than one handshake after another. Guarded by the pool's
+   * lock.
+   */
+  int streamsPerConnection;
+
   long opened;
   final long[] closed = new long[CloseReason.values().length];
   long reused;

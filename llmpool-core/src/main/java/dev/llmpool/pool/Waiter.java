@@ -46,6 +46,9 @@ final class Waiter extends CompletableFuture<Lease> {
   /** The connect started on this call's behalf, while both last; it reports its failure here. */
   @Nullable PooledConnection connect;
 
+  /** With leak tracking: the stack of the caller that began this wait; written before queued. */
+  @Nullable Throwable acquiredAt;
+
   Waiter(
       ConnectionPool pool,
       SubPool sub,

@@ -22,11 +22,13 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.channels.ClosedChannelException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 import org.jspecify.annotations.Nullable;
@@ -249,7 +251,7 @@ final class ConnectAttempt {
         e =
             new TlsException(
                 origin,
-                "TLS handshake with " + address + " failed: " + describe(cause),
+                "TLS handshake with " + address + " failed: " + describeTls(cause),
                 false,
                 cause);
       }
@@ -302,8 +304,13 @@ final class ConnectAttempt {
       return;
     }
     if (conn instanceof H2Connection h2c) {
-      // Hand the connection over once the peer's SETTINGS told its stream limit: a pool that saw a
-      // guessed limit would open connections it does not need (or pile streams on this one).
+      // Over TLS, ALPN already proved the server speaks HTTP/2, and its SETTINGS come only after
+      // its side of the handshake, a round trip from now: hand the connection over at once with
+      // one stream (capacityKnown() false keeps the pool from opening others meanwhile), so the
+      // call that opened it does not wait. With h2c prior knowledge nothing has proved the server
+      // speaks HTTP/2 yet: wait for its SETTINGS, so an HTTP/1.1-only server fails the connect
+      // (not processed), not a request.
+      boolean early = origin.isTls();
       ScheduledFuture<?> timer =
           loop.schedule(
               () -> {
@@ -320,12 +327,23 @@ final class ConnectAttempt {
                   (v, error) -> {
                     timer.cancel(false);
                     if (error == null) {
-                      handOver(conn, ch);
+                      if (!early) {
+                        handOver(conn, ch);
+                      }
                       return;
                     }
                     conn.close();
-                    fail(noSettings(error));
+                    if (early) {
+                      // The pool has it: closing fails its exchanges by the usual rules.
+                      log.debug("{}: {}", conn, noSettings(error).getMessage());
+                    } else {
+                      fail(noSettings(error));
+                    }
                   });
+      if (early) {
+        h2c.handingOverBeforeSettings();
+        handOver(conn, ch);
+      }
       return;
     }
     handOver(conn, ch);
@@ -369,6 +387,29 @@ final class ConnectAttempt {
     } catch (RuntimeException e) {
       log.warn("event listener threw; ignored", e);
     }
+  }
+
+  /**
+   * A handshake failure in words: a server that hangs up mid-handshake (an overloaded proxy, a port
+   * that is not TLS) surfaces from Netty as a closed-channel exception with no message, which would
+   * read like an internal error.
+   */
+  static String describeTls(@Nullable Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ClosedChannelException) {
+        return "the server closed the connection during the TLS handshake";
+      }
+      String m = c.getMessage();
+      if (c instanceof SSLHandshakeException
+          && m != null
+          && m.contains("terminated the handshake")) {
+        return "the server closed the connection during the TLS handshake";
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return describe(t);
   }
 
   private static String describe(@Nullable Throwable t) {

@@ -80,6 +80,18 @@ public abstract class Exchange {
   /** The response head was delivered to {@link #onResponseHead}. */
   boolean headDelivered;
 
+  /**
+   * The attempt ended unsent because the server turned the stream away (REFUSED_STREAM, above or
+   * after a GOAWAY, the server's streams per connection used up), not because its connection died.
+   */
+  boolean refused;
+
+  /**
+   * When the attempt ended (ticker nanos), if the transport read the clock there; else {@link
+   * Long#MIN_VALUE}.
+   */
+  long endNanos;
+
   /** When the request started being written (ticker nanos). */
   long writeStartNanos;
 
@@ -111,6 +123,8 @@ public abstract class Exchange {
     responseComplete = false;
     ended = false;
     headDelivered = false;
+    refused = false;
+    endNanos = Long.MIN_VALUE;
     writeStartNanos = nowNanos;
     lastProgressNanos = nowNanos;
     outstanding = 0;
@@ -138,6 +152,23 @@ public abstract class Exchange {
     return headDelivered;
   }
 
+  /**
+   * True when this attempt failed unsent because the server turned its stream away (HTTP/2
+   * REFUSED_STREAM, a GOAWAY, its streams per connection used up) rather than because the
+   * connection died under it: the HTTP layer allows more re-sends for the first.
+   */
+  protected final boolean attemptRefused() {
+    return refused;
+  }
+
+  /**
+   * When this attempt ended, in ticker nanos, as the transport read it; {@link Long#MIN_VALUE} when
+   * it did not read the clock there. Valid in {@link #onEnd}.
+   */
+  protected final long attemptEndNanos() {
+    return endNanos;
+  }
+
   /** True once this attempt wrote the request's first bytes. */
   protected final boolean requestStarted() {
     return headersWritten;
@@ -157,7 +188,7 @@ public abstract class Exchange {
   /** Name of request header {@code i}, as given (validated: a token). */
   public abstract String headerName(int i);
 
-  /** Value of request header {@code i} (validated: no CR, LF or NUL; ISO-8859-1). */
+  /** Value of request header {@code i} (validated: no control character but HTAB; ISO-8859-1). */
   public abstract String headerValue(int i);
 
   /** The request body, or null for none. The transport does not modify it. */

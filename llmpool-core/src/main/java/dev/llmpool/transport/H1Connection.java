@@ -301,6 +301,9 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
       readPaused = false;
       channel.config().setAutoRead(true);
     }
+    if (ex.outstanding <= 0 && !ex.responseComplete) {
+      armWatchdog(deadlineOf(ex)); // the reader waits again: the read timeout runs again
+    }
   }
 
   /** The response is complete; {@code straggling} when bytes followed it. */
@@ -328,6 +331,7 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
       channel.config().setAutoRead(true);
     }
     idleSinceNanos = ticker.nanoTime();
+    ex.endNanos = idleSinceNanos; // the pool's keep-alive runs from here, without a second read
     if (!reusable) {
       healthy = false;
     }
@@ -370,7 +374,9 @@ final class H1Connection extends NettyConnection implements H1ResponseParser.Sin
       return;
     }
     closeAfterExchange = true;
-    if (parser.eof()) {
+    // A body delimited by the connection's end is complete only at a clean close (FIN): a reset
+    // or an I/O error (lastError) cuts it short.
+    if (lastError == null && parser.eof()) {
       ex.responseComplete = true;
       finish(ex, null);
       return;

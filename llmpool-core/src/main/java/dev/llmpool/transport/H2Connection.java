@@ -50,11 +50,14 @@ import org.slf4j.LoggerFactory;
  * {@code SETTINGS_MAX_CONCURRENT_STREAMS}.
  *
  * <p>Capacity: until the peer's first SETTINGS frame arrives the connection reports a capacity of
- * {@value #ASSUMED_STREAMS_BEFORE_SETTINGS}, so that the pool does not pile streams onto a
- * connection whose limit it does not know; then the peer's limit. Should the pool still start more
- * streams than the peer allows (a SETTINGS frame lowering the limit crossed our requests), Netty's
- * {@link StreamBufferingEncoder} holds the extra streams locally until a slot frees: a call waits,
- * it never fails for that reason.
+ * {@value #ASSUMED_STREAMS_BEFORE_SETTINGS} and {@link #capacityKnown()} false, so that the pool
+ * neither piles streams onto a connection whose limit it does not know nor opens others while it
+ * learns it; then the peer's limit. A TLS connection is handed to the pool before the SETTINGS (the
+ * server sends them only after its side of the handshake: waiting would cost every new connection a
+ * round trip), so the call that opened it starts at once. Should the pool still start more streams
+ * than the peer allows (a SETTINGS frame lowering the limit crossed our requests), Netty's {@link
+ * StreamBufferingEncoder} holds the extra streams locally until a slot frees: a call waits, it
+ * never fails for that reason.
  *
  * <p>At-most-once: an exchange is reported as not sent (safe to re-send) only when the server
  * provably did not process it: refused with {@code REFUSED_STREAM}, numbered above the last stream
@@ -105,6 +108,9 @@ final class H2Connection extends NettyConnection {
    * Completes when the peer's first SETTINGS frame arrives; fails if the connection closes first.
    */
   private final CompletableFuture<Void> firstSettings = new CompletableFuture<>();
+
+  /** Set once, on the event loop, before the pool can see the connection; read there. */
+  private boolean handedOverBeforeSettings;
 
   /** Exchanges that used a stream and ended; written on the event loop, read by the pool. */
   private volatile int streamsEnded;
@@ -201,6 +207,20 @@ final class H2Connection extends NettyConnection {
     return b == Integer.MAX_VALUE ? capacity : Math.max(0, Math.min(capacity, b - streamsEnded));
   }
 
+  /**
+   * Marks the connection as given to the pool before the peer's first SETTINGS, so that their
+   * arrival is announced (capacityKnown turns true). On the event loop, before the hand-over.
+   */
+  void handingOverBeforeSettings() {
+    handedOverBeforeSettings = true;
+  }
+
+  /** False until the peer's first SETTINGS frame told its stream limit (see the class comment). */
+  @Override
+  public boolean capacityKnown() {
+    return firstSettings.isDone();
+  }
+
   @Override
   void exchangeEnded(Exchange ex) {
     if (ex.streamId > 0) {
@@ -231,11 +251,9 @@ final class H2Connection extends NettyConnection {
     if (c == null || !channel.isActive() || h2.goAwayReceived() || !healthy) {
       endExchange(
           ex,
-          notSent(
-              h2.goAwayReceived()
-                  ? "the connection received GOAWAY before the request was sent"
-                  : "the connection was closed before the request was sent",
-              lastError),
+          h2.goAwayReceived()
+              ? refused(ex, "the connection received GOAWAY before the request was sent")
+              : notSent("the connection was closed before the request was sent", lastError),
           false);
       return;
     }
@@ -271,15 +289,39 @@ final class H2Connection extends NettyConnection {
         notifyNoNewExchanges();
       }
       endExchange(
-          ex, notSent("the connection used up the server's streams per connection", null), false);
+          ex, refused(ex, "the connection used up the server's streams per connection"), false);
       closeIfDrained();
       return;
+    }
+    byte[] body = ex.body();
+    Http2Headers headers = requestHeaders(ex, body);
+    long headerLimit = handler.encoder().configuration().headersConfiguration().maxHeaderListSize();
+    if (headerLimit < Http2CodecUtil.MAX_HEADER_LIST_SIZE) {
+      long size = headerListSize(headers);
+      if (size > headerLimit) {
+        // The server would reset the stream or the connection for it (and Netty's encoder
+        // refuses it): no stream is used, the call fails now, saying why; re-sending cannot help.
+        endExchange(
+            ex,
+            new HttpProtocolException(
+                origin,
+                "the request headers ("
+                    + size
+                    + " bytes as HTTP/2 counts them) exceed the server's"
+                    + " SETTINGS_MAX_HEADER_LIST_SIZE ("
+                    + headerLimit
+                    + " bytes); the request was not sent",
+                false,
+                null),
+            true);
+        return;
+      }
     }
     int streamId = h2.local().incrementAndGetNextStreamId();
     if (streamId < 0) {
       // Stream ids exhausted: this connection is done; the pool opens another.
       notifyNoNewExchanges();
-      endExchange(ex, notSent("the connection ran out of stream ids", null), false);
+      endExchange(ex, refused(ex, "the connection ran out of stream ids"), false);
       return;
     }
     ex.streamId = streamId;
@@ -287,8 +329,6 @@ final class H2Connection extends NettyConnection {
     if (++streamsCreated >= budget.limit() && healthy) {
       notifyNoNewExchanges(); // the last stream the server will accept here
     }
-    byte[] body = ex.body();
-    Http2Headers headers = requestHeaders(ex, body);
     handler
         .encoder()
         .writeHeaders(c, streamId, headers, 0, body == null, c.newPromise())
@@ -325,6 +365,15 @@ final class H2Connection extends NettyConnection {
     if (c != null) {
       handler.flush(c);
     }
+  }
+
+  /** RFC 9113 §6.5.2: the sum of each field's name and value octets plus 32. */
+  private static long headerListSize(Http2Headers headers) {
+    long size = 0;
+    for (Map.Entry<CharSequence, CharSequence> e : headers) {
+      size += e.getKey().length() + e.getValue().length() + 32L;
+    }
+    return size;
   }
 
   /**
@@ -435,11 +484,9 @@ final class H2Connection extends NettyConnection {
     streams.remove(streamId);
     endExchange(
         ex,
-        notSent(
-            h2.goAwayReceived()
-                ? "the connection received GOAWAY before the request was sent"
-                : "the connection was closed before the request was sent",
-            f.cause()),
+        h2.goAwayReceived()
+            ? refused(ex, "the connection received GOAWAY before the request was sent")
+            : notSent("the connection was closed before the request was sent", f.cause()),
         channel.isActive());
   }
 
@@ -553,6 +600,9 @@ final class H2Connection extends NettyConnection {
     if (streamId <= 0 || streams.get(streamId) != ex) {
       return;
     }
+    if (ex.outstanding == 0 && !ex.responseComplete) {
+      armWatchdog(deadlineOf(ex)); // the reader waits again: the read timeout runs again
+    }
     Http2Stream stream = h2.stream(streamId);
     ChannelHandlerContext c = ctx;
     if (stream == null || stream.state() == Http2Stream.State.CLOSED || c == null) {
@@ -612,12 +662,12 @@ final class H2Connection extends NettyConnection {
   /** The failure for an exchange whose stream or connection was lost. */
   private LlmPoolException lostFailure(Exchange ex, String what, @Nullable Throwable cause) {
     if (aboveGoAway(ex)) {
-      return notSent(
-          "the server's GOAWAY (last stream "
-              + h2.local().lastStreamKnownByPeer()
-              + ") shows it did not process stream "
-              + ex.streamId,
-          null);
+      return refused(
+          ex,
+          "the server's "
+              + goAwayDescription()
+              + " shows it did not process stream "
+              + ex.streamId);
     }
     if (!ex.requestWritten && !ex.responseStarted) {
       return notSent(what + ", before the request was fully sent", cause);
@@ -636,11 +686,48 @@ final class H2Connection extends NettyConnection {
                 : ", before the response arrived")
             + " on stream "
             + ex.streamId
-            + (h2.goAwayReceived()
-                ? " (GOAWAY last-stream-id " + h2.local().lastStreamKnownByPeer() + ")"
-                : ""),
+            + (h2.goAwayReceived() ? " (" + goAwayDescription() + ")" : ""),
         true,
         cause);
+  }
+
+  /**
+   * The GOAWAY received, for messages: error code, last stream id and the server's debug data (for
+   * nginx, e.g. why it gave up on the connection).
+   */
+  private String goAwayDescription() {
+    StringBuilder b =
+        new StringBuilder("GOAWAY ")
+            .append(errorName(goAwayError))
+            .append(", last-stream-id ")
+            .append(h2.local().lastStreamKnownByPeer());
+    if (!goAwayDebug.isEmpty()) {
+      b.append(", debug data \"").append(goAwayDebug).append('"');
+    }
+    return b.toString();
+  }
+
+  private static String errorName(long code) {
+    Http2Error e = Http2Error.valueOf(code);
+    return e != null ? e.name() : "0x" + Long.toHexString(code);
+  }
+
+  /**
+   * A GOAWAY's debug data as text for a message: at most {@value #MAX_DEBUG_CHARS} printable ASCII
+   * characters (anything else becomes '?'), so that a server cannot put control characters or a
+   * megabyte into an exception message.
+   */
+  static String sanitisedDebugData(ByteBuf data) {
+    int n = Math.min(data.readableBytes(), MAX_DEBUG_CHARS);
+    StringBuilder b = new StringBuilder(n + 3);
+    for (int i = 0; i < n; i++) {
+      int c = data.getByte(data.readerIndex() + i) & 0xFF;
+      b.append(c >= 0x20 && c < 0x7F ? (char) c : '?');
+    }
+    if (data.readableBytes() > n) {
+      b.append("...");
+    }
+    return b.toString().strip();
   }
 
   private boolean aboveGoAway(Exchange ex) {
@@ -785,7 +872,9 @@ final class H2Connection extends NettyConnection {
         }
         ex.headDelivered = true;
         CharSequence cl = headers.get(CONTENT_LENGTH);
-        if (cl != null) {
+        // RFC 9110 §8.6: in a response to HEAD, and in 204 and 304, Content-Length describes the
+        // representation, not a body: such a response has none.
+        if (cl != null && !noBody(ex, status)) {
           try {
             ex.bodyExpected = Long.parseLong(cl.toString().trim());
           } catch (NumberFormatException e) {
@@ -859,7 +948,7 @@ final class H2Connection extends NettyConnection {
         return; // e.g. RST_STREAM(NO_ERROR) after a complete response: nothing to do
       }
       if (errorCode == Http2Error.REFUSED_STREAM.code()) {
-        endExchange(ex, notSent("the server refused the stream (REFUSED_STREAM)", null), true);
+        endExchange(ex, refused(ex, "the server refused the stream (REFUSED_STREAM)"), true);
         return;
       }
       Http2Error e = Http2Error.valueOf(errorCode);
@@ -902,10 +991,15 @@ final class H2Connection extends NettyConnection {
       }
       if (!firstSettings.isDone()) {
         firstSettings.complete(null);
-        return; // the pool has not seen the connection yet: nothing to notify
+        if (handedOverBeforeSettings) {
+          // The limit is known now, changed or not: a pool that held back connects while it was
+          // being learnt (capacityKnown) must look again.
+          log.debug("{}: peer allows {} concurrent streams", H2Connection.this, now);
+          notifyCapacityChanged();
+        }
+        return; // otherwise the pool has not seen the connection yet: nothing to notify
       }
       if (now != before) {
-        capacity = now;
         log.debug("{}: peer allows {} concurrent streams", H2Connection.this, now);
         notifyCapacityChanged();
       }
@@ -928,14 +1022,28 @@ final class H2Connection extends NettyConnection {
 
   private boolean settingsSeen;
 
+  /** The received GOAWAY's error code and sanitised debug data; event-loop confined. */
+  private long goAwayError;
+
+  private String goAwayDebug = "";
+
+  private static final int MAX_DEBUG_CHARS = 200;
+
   /** Stream and connection events from Netty's connection model. */
   private final class StreamListener extends Http2ConnectionAdapter {
     @Override
     public void onGoAwayReceived(int lastStreamId, long errorCode, ByteBuf debugData) {
+      goAwayError = errorCode;
+      goAwayDebug = sanitisedDebugData(debugData);
       log.debug(
           "{}: GOAWAY last-stream-id={} error={}", H2Connection.this, lastStreamId, errorCode);
       capacity = 0;
-      if (errorCode == Http2Error.NO_ERROR.code() && lastStreamId >= FIRST_STREAM_ID) {
+      // Only a GOAWAY that comes while streams are in flight can be a server's requests-per-
+      // connection limit; one on an idle connection is an idle timeout (nginx's
+      // keepalive_timeout) and says nothing about how many streams a connection may carry.
+      if (errorCode == Http2Error.NO_ERROR.code()
+          && lastStreamId >= FIRST_STREAM_ID
+          && !streams.isEmpty()) {
         budget.goAway((lastStreamId - FIRST_STREAM_ID) / 2 + 1);
       }
       notifyNoNewExchanges();
@@ -961,6 +1069,10 @@ final class H2Connection extends NettyConnection {
         loop.execute(H2Connection.this::closeIfDrained);
       }
     }
+  }
+
+  private static boolean noBody(Exchange ex, int status) {
+    return status == 204 || status == 304 || "HEAD".equals(ex.method());
   }
 
   private static int statusOf(Http2Headers headers) {

@@ -185,7 +185,10 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     if (!ex.requestWritten && !ex.responseComplete) {
       d = Math.min(d, ex.writeStartNanos + writeTimeoutNanos);
     }
-    if ((ex.requestWritten || ex.responseStarted) && !ex.responseComplete) {
+    if ((ex.requestWritten || ex.responseStarted) && !ex.responseComplete && ex.outstanding == 0) {
+      // The read timeout measures the server's silence while the reader waits for bytes: while
+      // the reader holds body bytes it has not taken (and backpressure may hold the server back),
+      // its own pause does not count. It runs again from the moment the reader took everything.
       d = Math.min(d, ex.lastProgressNanos + readTimeoutNanos);
     }
     return d;
@@ -257,9 +260,21 @@ public abstract class NettyConnection implements Connection, EventListener.Conne
     }
   }
 
-  /** A failure for an exchange that never reached the server: safe to send elsewhere. */
+  /**
+   * A failure for an exchange that never reached the server because its connection died (closed,
+   * reset, no answer to a PING): safe to send elsewhere.
+   */
   final LlmPoolException notSent(String why, @Nullable Throwable cause) {
     return new ConnectionLostException(Phase.WRITE, origin, why, false, cause);
+  }
+
+  /**
+   * A failure for an exchange the server turned away unprocessed (HTTP/2 REFUSED_STREAM, GOAWAY):
+   * safe to send elsewhere; marked so on the exchange (see {@link Exchange#attemptRefused()}).
+   */
+  final LlmPoolException refused(Exchange ex, String why) {
+    ex.refused = true;
+    return new ConnectionLostException(Phase.WRITE, origin, why, false, null);
   }
 
   /** Ends {@code ex} (once), calling its callback safely; on the event loop. */

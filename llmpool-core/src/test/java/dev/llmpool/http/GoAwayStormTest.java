@@ -51,19 +51,17 @@ class GoAwayStormTest {
                 .limits(Limits.builder().maxConnections(8).maxConnectionsPerHost(8).build())
                 .eventListener(countRetries(retries))
                 .build()) {
-      // A few calls one at a time first: two GOAWAYs teach the pool that the server takes 7
-      // streams per connection (see StreamBudget). The storm below then never crosses a GOAWAY.
-      for (int i = 0; i < 15; i++) {
-        assertThat(pool.send(chat(newId()).build()).status()).isEqualTo(200);
-      }
-      int before = retries.get();
+      // Cold: the pool does not know yet that the server takes 7 streams per connection, so the
+      // first connections see streams refused above a GOAWAY (re-sent, since provably
+      // unprocessed) while the server still finishes the streams at or below it.
       Storm storm = storm(pool);
       int calls = CALLERS * CALLS_PER_CALLER;
-      // No call lost.
+      // No call lost, and so none reported failed that the server processed.
       assertThat(storm.failures).as("failed calls").isEmpty();
       assertThat(storm.succeeded).hasSize(calls);
-      // No processed call re-sent: the server processed each call exactly once.
-      assertEachProcessedOnce(server, calls + 15);
+      // None processed twice: the server's log holds each call exactly once (refused streams are
+      // not recorded: the server did not process them).
+      assertEachProcessedOnce(server, calls);
       // Within the limit, and multiplexed.
       PoolStats stats = pool.stats();
       assertThat(stats.peakOpen()).isLessThanOrEqualTo(8);
@@ -71,41 +69,13 @@ class GoAwayStormTest {
       assertThat(ss.connections().stream().mapToInt(c -> c.peakConcurrentStreams()).max().orElse(0))
           .as("streams at once on one connection")
           .isGreaterThan(1);
-      // Knowing the budget, llmpool retires connections itself: nothing is refused or re-sent.
-      assertThat(retries.get() - before).as("re-sends during the storm").isZero();
+      // Once the budget is learnt (two GOAWAYs naming 7), connections are retired before it:
+      // re-sends stay a handful, not one per connection.
+      assertThat((long) retries.get()).as("re-sends").isLessThan(ss.connectionsAccepted());
       assertCleanAndAtMostOnce(pool, server);
       System.out.printf(
           "%s: %d calls, %d connections, %d re-sends, peak open %d%n",
-          p, calls, ss.connectionsAccepted(), retries.get() - before, stats.peakOpen());
-    }
-  }
-
-  @ParameterizedTest
-  @EnumSource(
-      value = Proto.class,
-      names = {"H2", "H2C"})
-  void evenBeforeTheBudgetIsKnownNothingIsSentTwiceAndNothingUnprocessedIsLost(Proto p)
-      throws Exception {
-    AtomicInteger retries = new AtomicInteger();
-    try (MockLlmServer server =
-            p.server().maxRequestsPerConnection(7).maxConcurrentStreams(4).build().start();
-        LlmPool pool =
-            p.pool(server)
-                .limits(Limits.builder().maxConnections(8).maxConnectionsPerHost(8).build())
-                .eventListener(countRetries(retries))
-                .build()) {
-      Storm storm = storm(pool);
-      // Streams above a GOAWAY are re-sent and succeed. Netty-based servers (the mock is one) may
-      // also kill a connection when a refused stream's DATA arrives after their GOAWAY, losing a
-      // response they had processed: such a call fails and says so; it is never re-sent.
-      for (Throwable t : storm.failures) {
-        assertThat(t).isInstanceOf(LlmPoolException.class);
-        assertThat(((LlmPoolException) t).requestMayHaveBeenProcessed()).isTrue();
-      }
-      assertThat(storm.failures.size()).as("calls lost to the server's GOAWAY race").isLessThan(8);
-      assertCleanAndAtMostOnce(pool, server);
-      assertThat(storm.succeeded.size() + storm.failures.size())
-          .isEqualTo(CALLERS * CALLS_PER_CALLER);
+          p, calls, ss.connectionsAccepted(), retries.get(), stats.peakOpen());
     }
   }
 

@@ -68,4 +68,28 @@ class HttpRequestTest {
     assertThat(h.toMap()).containsKeys("authorization", "x-api-key", "accept");
     assertThat(h.toBuilder().remove("accept").build().size()).isEqualTo(2);
   }
+
+  @Test
+  void nonAsciiInAnAbsoluteUrlIsSentPercentEncodedAsUtf8() {
+    // Finding 9 (docs/interop.md): java.net.URI accepts raw non-ASCII; the wire must not see it.
+    HttpRequest r = HttpRequest.get("http://h.example/caf\u00e9/x?q=caf\u00e9&r=%41").build();
+    assertThat(r.target()).isEqualTo("http://h.example/caf%C3%A9/x?q=caf%C3%A9&r=%41");
+    assertThat(HttpRequest.get("http://h.example/plain?a=%20").build().target())
+        .isEqualTo("http://h.example/plain?a=%20");
+    assertThatThrownBy(() -> HttpRequest.get("/caf\u00e9")).hasMessageContaining("percent-encode");
+  }
+
+  @Test
+  void controlCharactersInHeaderValuesAreRefusedButTabsAndObsTextAreNot() {
+    // Finding 10: RFC 9110 §5.5 allows VCHAR, SP, HTAB and obs-text in a field value.
+    for (char c : new char[] {0x01, 0x08, 0x0b, 0x0c, 0x1b, 0x1f, 0x7f, 0, '\r', '\n'}) {
+      assertThatThrownBy(() -> HttpRequest.get("/").header("x-a", "a" + c + "secret"))
+          .as("character 0x%02x", (int) c)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("index 1")
+          .hasMessageNotContaining("secret");
+    }
+    HttpRequest ok = HttpRequest.get("/").header("x-a", "a\tb c~\u00e9\u00ff").build();
+    assertThat(ok.headers().get("x-a")).isEqualTo("a\tb c~\u00e9\u00ff");
+  }
 }

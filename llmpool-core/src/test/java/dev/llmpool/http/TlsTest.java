@@ -156,4 +156,38 @@ class TlsTest {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
   }
+
+  @Test
+  void aHandshakeTheServerCutsSaysTheServerClosedTheConnection() throws Exception {
+    // Finding 11 (docs/interop.md): a TLS port that hangs up at once (an overloaded proxy, a port
+    // that is not TLS) must not read like an internal error or a certificate problem.
+    try (java.net.ServerSocket listener =
+        new java.net.ServerSocket(0, 4, java.net.InetAddress.getLoopbackAddress())) {
+      Thread t =
+          new Thread(
+              () -> {
+                try (java.net.Socket s = listener.accept()) {
+                  s.shutdownOutput(); // FIN at once, before any TLS byte
+                  s.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                } catch (java.io.IOException e) {
+                  // the client went away: the scenario is over
+                }
+              });
+      t.setDaemon(true);
+      t.start();
+      try (LlmPool p =
+          LlmPool.builder()
+              .baseUrl("https://127.0.0.1:" + listener.getLocalPort() + "/v1")
+              .ioThreads(1)
+              .build()) {
+        assertThatThrownBy(() -> p.send(HttpRequest.get("/models").build()))
+            .isInstanceOf(TlsException.class)
+            .hasMessageContaining("the server closed the connection during the TLS handshake")
+            .hasMessageNotContaining("Exception")
+            .satisfies(
+                e -> assertThat(((LlmPoolException) e).requestMayHaveBeenProcessed()).isFalse());
+      }
+      t.join(TimeUnit.SECONDS.toMillis(20));
+    }
+  }
 }

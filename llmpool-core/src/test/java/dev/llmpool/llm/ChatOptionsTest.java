@@ -115,6 +115,10 @@ class ChatOptionsTest {
     assertThatThrownBy(() -> ChatOptions.builder().header("x-key", "secret\r\nInjected: 1").build())
         .hasMessageContaining("x-key")
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret"));
+    assertThatThrownBy(() -> ChatOptions.builder().header("x-key", "secret\u0001").build())
+        .hasMessageContaining("index 6")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret"));
+    assertThat(ChatOptions.builder().header("x-key", "a\tb").build().toString()).contains("x-key");
     assertThatThrownBy(() -> ChatOptions.builder().header("Content-Length", "1").build())
         .hasMessageContaining("set by llmpool");
     ChatOptions o = ChatOptions.builder().header("x-api-key", "sk-hidden").build();

@@ -4,10 +4,14 @@ import static dev.llmpool.llm.Wire.assertNoActiveConnection;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llmpool.EventListener;
 import dev.llmpool.LlmPool;
+import dev.llmpool.MetricsSink;
 import dev.llmpool.llm.Wire.Api;
 import dev.llmpool.testkit.MockLlmServer;
 import dev.llmpool.testkit.RecordedRequest;
+import dev.llmpool.testkit.Reply;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -121,6 +125,62 @@ class ChatPoolOptionsTest {
       assertThat(server.requestCount()).as("RetryPolicy.NONE was kept").isEqualTo(1);
       assertThat(seen).as("the observer was kept").hasSize(1);
       assertNoActiveConnection(copy);
+    }
+  }
+
+  @Test
+  void aMetricsSinkHearsEveryChatCallAndItsRetriesBesidesTheUsersObserver() {
+    List<ChatObservation> mine = new CopyOnWriteArrayList<>();
+    List<ChatObservation> sinks = new CopyOnWriteArrayList<>();
+    List<String> retries = new CopyOnWriteArrayList<>();
+    MetricsSink sink =
+        new MetricsSink() {
+          @Override
+          public ChatObserver chatObserver() {
+            return sinks::add;
+          }
+
+          @Override
+          public EventListener eventListener() {
+            return new EventListener() {
+              @Override
+              public void retry(CallInfo call, String reason, Duration delay, int attempt) {
+                retries.add(reason);
+              }
+            };
+          }
+        };
+    try (MockLlmServer server = Wire.H2C.server().start();
+        LlmPool pool =
+            Wire.H2C
+                .pool(server, Api.OPENAI)
+                .retryPolicy(RetryPolicy.builder().maxRetries(1).build())
+                .chatObserver(
+                    o -> {
+                      mine.add(o);
+                      throw new IllegalStateException("the user's observer fails");
+                    })
+                .metrics(sink)
+                .build()) {
+      server.enqueue(Reply.error(503).toBuilder().retryAfter(Duration.ofMillis(1)).build());
+      ChatResponse r = pool.openAiChat("m").complete(ASK);
+      assertThat(r.attempts()).isEqualTo(2);
+      Wire.until(() -> sinks.size() == 1);
+      assertThat(mine).hasSize(1);
+      assertThat(sinks.get(0)).isSameAs(mine.get(0));
+      assertThat(sinks.get(0).usage()).isEqualTo(r.usage());
+      assertThat(retries).as("the chat layer's retry reached the sink's listener").hasSize(1);
+      assertNoActiveConnection(pool);
+    }
+  }
+
+  @Test
+  void aMetricsSinkWithoutAChatObserverLeavesChatCallsUnobserved() {
+    try (MockLlmServer server = Wire.H2C.server().start();
+        LlmPool pool = Wire.H2C.pool(server, Api.OPENAI).metrics(new MetricsSink() {}).build()) {
+      assertThat(new MetricsSink() {}.chatObserver()).isNull();
+      assertThat(pool.openAiChat("m").complete(ASK).text()).isNotEmpty();
+      assertNoActiveConnection(pool);
     }
   }
 }

@@ -278,7 +278,7 @@ class ConnectionPoolModelTest {
             }
             int streams = rnd.nextInt(4);
             f.settings(streams);
-            model.capacityChanged();
+            model.capacityChanged(m);
             yield "settings " + streams + " on " + m;
           }
           default -> {
@@ -308,6 +308,12 @@ class ConnectionPoolModelTest {
       pool.checkInvariants(true);
       IdentityHashMap<FakeConnection, Integer> index = new IdentityHashMap<>();
       List<FakeConnectionFactory.Attempt> attempts = factory.attempts();
+      for (Origin o : ORIGINS) {
+        int engine = pool.learntStreamsPerConnection(o);
+        PoolModel.Counters k = model.origins.get(o);
+        int modelled = k == null ? 0 : k.streamsPerConnection;
+        check(engine == modelled, "streams per connection of " + o, engine, modelled);
+      }
       check(attempts.size() == model.conns.size(), "attempts", attempts.size(), model.conns.size());
       for (int i = 0; i < attempts.size(); i++) {
         FakeConnectionFactory.Attempt a = attempts.get(i);

@@ -69,13 +69,22 @@ class ConnectionPoolStressTest {
               Limits.builder()
                   .maxConnections(6)
                   .maxConnectionsPerHost(4)
-                  .maxIdleConnections(3)
+                  .maxIdleConnections(maxIdleConnections())
                   .maxPendingAcquires(12)
                   .keepAliveExpiry(Duration.ofMillis(300))
                   .maxConnectionLifetime(Duration.ofSeconds(2))
                   .build())
           .scheduler(scheduler)
           .build();
+
+  /**
+   * Below {@code maxConnections} here, so that idle connections are trimmed; {@link
+   * ConnectionPoolNoIdleCapStressTest} lifts the cap (the default), so that every released
+   * connection stays idle.
+   */
+  int maxIdleConnections() {
+    return 3;
+  }
 
   @Test
   void invariantsHoldAfterEveryStepUnderManyThreads() throws Exception {

@@ -13,6 +13,8 @@ import dev.llmpool.PoolStats.CloseReason;
 import dev.llmpool.PoolTimeoutException;
 import dev.llmpool.time.ManualScheduler;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -266,6 +268,23 @@ class ConnectionPoolTest {
       pool(Limits.builder().maxConnections(1));
       acquireHttp1(A).release();
       CompletableFuture<Lease> b = acquire(B);
+      assertThat(factory.count()).isEqualTo(2);
+      assertThat(factory.attempt(0).connection).satisfies(c -> assertThat(c.isClosed()).isTrue());
+      factory.attempt(1).succeedHttp1();
+      assertThat(b).isDone();
+      b.join().release();
+    }
+
+    @Test
+    void aReleaseAtTheTotalLimitServesTheWaiterOfAnotherHost() {
+      // maxIdleConnections defaults to maxConnections: the release may take the lock-free path,
+      // which must not keep the connection from another host's waiter.
+      pool(Limits.builder().maxConnections(1));
+      Lease a = acquireHttp1(A);
+      CompletableFuture<Lease> b = acquire(B);
+      assertThat(b).isNotDone();
+      assertThat(factory.count()).isEqualTo(1);
+      a.release();
       assertThat(factory.count()).isEqualTo(2);
       assertThat(factory.attempt(0).connection).satisfies(c -> assertThat(c.isClosed()).isTrue());
       factory.attempt(1).succeedHttp1();
@@ -591,18 +610,115 @@ class ConnectionPoolTest {
     }
 
     @Test
-    void afterTheFirstHttp2ConnectionTheOriginIsKnownToMultiplex() {
-      CompletableFuture<Lease> f1 = acquire(A); // factory does not expect h2 ...
-      factory.attempt(0).succeedHttp2(1); // ... but it is
+    void aConnectionStillLearningItsStreamLimitServesItsCallerAndHoldsBackNewConnects() {
+      factory.expectMultiplexing = true;
+      CompletableFuture<Lease> f1 = acquire(A);
       CompletableFuture<Lease> f2 = acquire(A);
       CompletableFuture<Lease> f3 = acquire(A);
-      assertThat(factory.count()).isEqualTo(2); // one new connection for both
-      factory.attempt(1).succeedHttp2(5);
-      assertThat(f2).isDone();
-      assertThat(f3).isDone();
+      FakeConnection c1 = factory.attempt(0).succeedHttp2BeforeSettings();
+      assertThat(f1.join().connection()).isSameAs(c1); // the caller goes at once
+      assertThat(f2).isNotDone();
+      assertThat(factory.count()).isEqualTo(1); // no connect while the limit is unknown
+      c1.firstSettings(100);
+      assertThat(f2.join().connection()).isSameAs(c1);
+      assertThat(f3.join().connection()).isSameAs(c1);
+      assertThat(factory.count()).isEqualTo(1);
       f1.join().release();
       f2.join().release();
       f3.join().release();
+    }
+
+    @Test
+    void aLearntLimitTooSmallForTheWaitersOpensTheNextConnection() {
+      factory.expectMultiplexing = true;
+      CompletableFuture<Lease> f1 = acquire(A);
+      CompletableFuture<Lease> f2 = acquire(A);
+      CompletableFuture<Lease> f3 = acquire(A);
+      FakeConnection c1 = factory.attempt(0).succeedHttp2BeforeSettings();
+      assertThat(factory.count()).isEqualTo(1);
+      c1.firstSettings(2); // f2 fits; f3 needs another connection now
+      assertThat(f2.join().connection()).isSameAs(c1);
+      assertThat(f3).isNotDone();
+      assertThat(factory.count()).isEqualTo(2);
+      FakeConnection c2 = factory.attempt(1).succeedHttp2(2);
+      assertThat(f3.join().connection()).isSameAs(c2);
+      f1.join().release();
+      f2.join().release();
+      f3.join().release();
+    }
+
+    @Test
+    void aConnectionThatDiesBeforeItsSettingsDoesNotStrandTheWaiters() {
+      factory.expectMultiplexing = true;
+      CompletableFuture<Lease> f1 = acquire(A);
+      CompletableFuture<Lease> f2 = acquire(A);
+      FakeConnection c1 = factory.attempt(0).succeedHttp2BeforeSettings();
+      assertThat(f1.join().connection()).isSameAs(c1);
+      assertThat(factory.count()).isEqualTo(1);
+      c1.serverClose();
+      assertThat(factory.count()).isEqualTo(2); // the waiter gets a connect of its own
+      FakeConnection c2 = factory.attempt(1).succeedHttp2(10);
+      assertThat(f2.join().connection()).isSameAs(c2);
+      f1.join().release();
+      f2.join().release();
+    }
+
+    @Test
+    void afterTheFirstHttp2ConnectionTheOriginIsKnownToMultiplex() {
+      CompletableFuture<Lease> f1 = acquire(A); // factory does not expect h2 ...
+      factory.attempt(0).succeedHttp2(2); // ... but it is, with 2 streams per connection
+      CompletableFuture<Lease> f2 = acquire(A); // the second stream of the first connection
+      CompletableFuture<Lease> f3 = acquire(A);
+      CompletableFuture<Lease> f4 = acquire(A);
+      assertThat(f2).isDone();
+      assertThat(factory.count()).isEqualTo(2); // one new connection for both f3 and f4
+      factory.attempt(1).succeedHttp2(2);
+      assertThat(f3).isDone();
+      assertThat(f4).isDone();
+      for (CompletableFuture<Lease> f : List.of(f1, f2, f3, f4)) {
+        f.join().release();
+      }
+    }
+
+    @Test
+    void aBurstOpensTheConnectionsItNeedsAtTheLearntStreamLimitAtOnce() {
+      pool(Limits.builder().maxConnections(10));
+      CompletableFuture<Lease> first = acquire(A);
+      factory.attempt(0).succeedHttp2(4);
+      List<CompletableFuture<Lease>> burst = new ArrayList<>();
+      for (int i = 0; i < 13; i++) {
+        burst.add(acquire(A));
+      }
+      // 3 ride the first connection; the other 10 need ceil(10 / 4) = 3 more, opened together
+      // rather than one handshake after another.
+      assertThat(factory.count()).isEqualTo(4);
+      for (int i = 1; i < 4; i++) {
+        factory.attempt(i).succeedHttp2(4);
+      }
+      assertThat(burst).allMatch(CompletableFuture::isDone);
+      assertThat(statsOf(A).active()).isEqualTo(4);
+      first.join().release();
+      burst.forEach(f -> f.join().release());
+    }
+
+    @Test
+    void aBurstStillStopsAtTheHostLimit() {
+      pool(Limits.builder().maxConnections(10).maxConnectionsPerHost(2));
+      CompletableFuture<Lease> first = acquire(A);
+      factory.attempt(0).succeedHttp2(1);
+      List<CompletableFuture<Lease>> burst = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        burst.add(acquire(A));
+      }
+      assertThat(factory.count()).isEqualTo(2);
+      factory.attempt(1).succeedHttp2(1);
+      assertThat(burst.stream().filter(CompletableFuture::isDone).count()).isEqualTo(1);
+      first.join().release();
+      assertThat(burst.stream().filter(CompletableFuture::isDone).count()).isEqualTo(2);
+      for (CompletableFuture<Lease> f : burst) {
+        f.join().release(); // each release serves the next waiter on a freed stream
+      }
+      assertThat(factory.count()).isEqualTo(2);
     }
 
     @Test
@@ -988,7 +1104,7 @@ class ConnectionPoolTest {
           .doesNotContain("\n")
           .contains("connections=3/100 (connecting=1, idle=1, active=1)")
           .contains("pending=1")
-          .contains("origins=2");
+          .contains("origins=[https://a.example:443, https://b.example:443]");
       factory.next().succeedHttp1();
       b.join().release();
       a1.release();

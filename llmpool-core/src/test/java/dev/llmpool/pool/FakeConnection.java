@@ -25,6 +25,8 @@ final class FakeConnection implements Connection {
 
   volatile long serverIdleTimeoutNanos = Long.MAX_VALUE;
 
+  volatile boolean capacityKnown = true;
+
   FakeConnection(Origin origin, boolean multiplexed, int maxConcurrent, ConnectionListener l) {
     this.origin = origin;
     this.multiplexed = multiplexed;
@@ -45,6 +47,11 @@ final class FakeConnection implements Connection {
   @Override
   public int maxConcurrentExchanges() {
     return healthy ? maxConcurrent : 0;
+  }
+
+  @Override
+  public boolean capacityKnown() {
+    return capacityKnown;
   }
 
   @Override
@@ -69,6 +76,13 @@ final class FakeConnection implements Connection {
 
   boolean isClosed() {
     return closeCalls.get() > 0;
+  }
+
+  /** The peer's first SETTINGS arrived, stating {@code maxStreams}. */
+  void firstSettings(int maxStreams) {
+    maxConcurrent = maxStreams;
+    capacityKnown = true;
+    listener.capacityChanged(this);
   }
 
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS changed. */

@@ -43,6 +43,15 @@ class FakeConnectionFactory implements ConnectionFactory {
       return succeed(true, maxStreams);
     }
 
+    /** HTTP/2 handed over before the peer's SETTINGS: one stream, limit not yet known. */
+    FakeConnection succeedHttp2BeforeSettings() {
+      FakeConnection c = new FakeConnection(origin, true, 1, listener);
+      c.capacityKnown = false;
+      connection = c;
+      future.complete(c);
+      return c;
+    }
+
     FakeConnection succeed(boolean multiplexed, int maxStreams) {
       FakeConnection c = new FakeConnection(origin, multiplexed, maxStreams, listener);
       connection = c;

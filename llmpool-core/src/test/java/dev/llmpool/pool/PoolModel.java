@@ -136,6 +136,7 @@ final class PoolModel {
     int peakPending;
     int peakOpen;
     int protocol; // SubPool.PROTOCOL_*
+    int streamsPerConnection; // the stream limit last learnt from an HTTP/2 connection, 0: none
 
     void close(CloseReason r) {
       closed.merge(r, 1L, Long::sum);
@@ -294,7 +295,11 @@ final class PoolModel {
       return false;
     }
     int connecting = conns(o, State.CONNECTING).size();
-    return expectsMux(o) ? connecting == 0 : w > connecting;
+    if (expectsMux(o)) {
+      int per = counters(o).streamsPerConnection;
+      return per <= 0 ? connecting == 0 : w > (long) connecting * per;
+    }
+    return w > connecting;
   }
 
   @Nullable MWaiter firstUnattributed(Origin o) {
@@ -541,6 +546,7 @@ final class PoolModel {
     c.connectedAt = now;
     Counters k = counters(c.origin);
     k.protocol = c.mux ? SubPool.PROTOCOL_HTTP2 : SubPool.PROTOCOL_HTTP1;
+    learnStreamLimit(c);
     k.opened++;
     if (c.waiter != null) {
       c.waiter.connect = null;
@@ -566,9 +572,25 @@ final class PoolModel {
     }
   }
 
-  void capacityChanged() {
+  void capacityChanged(MConn c) {
+    if (c.state != State.GONE && c.fake != null) {
+      learnStreamLimit(c);
+    }
     if (!waiters.isEmpty()) {
       dispatch();
+    }
+  }
+
+  /**
+   * The engine's rule: a healthy HTTP/2 connection's limit, when above 0, is the origin's. Health
+   * as the engine saw it when it learnt, before acting: the peer's side ({@code peerAlive}); the
+   * pool's own close of the connection, which the fake shows by the time the model runs, came
+   * after.
+   */
+  private void learnStreamLimit(MConn c) {
+    FakeConnection f = c.fake;
+    if (c.mux && f != null && f.peerAlive && f.maxConcurrent > 0) {
+      counters(c.origin).streamsPerConnection = f.maxConcurrent;
     }
   }
 

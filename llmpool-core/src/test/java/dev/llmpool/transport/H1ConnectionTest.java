@@ -1,6 +1,7 @@
 package dev.llmpool.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llmpool.ConnectFailedException;
 import dev.llmpool.ConnectionLostException;
@@ -403,5 +404,111 @@ class H1ConnectionTest {
         .isInstanceOf(ConnectFailedException.class)
         .withMessageContaining("127.0.0.1:" + port)
         .withMessageContaining("phase=connect");
+  }
+
+  // ---- Interop findings (docs/interop.md) ----
+
+  private static void until(String what, java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+    }
+  }
+
+  @Test
+  void aBodyToTheEndOfTheConnectionCutByAResetIsAFailureNotAResponse() throws Exception {
+    // Finding 5: without Content-Length or chunking the body ends with the connection; a clean
+    // close (FIN) ends it, a reset cuts it short.
+    CountDownLatch bodyArrived = new CountDownLatch(1);
+    server =
+        new ScriptedServer(
+            p -> {
+              p.readRequest();
+              p.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npartial");
+              bodyArrived.await();
+              p.reset();
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/");
+    c.start(ex);
+    until("the first body bytes arrived", () -> ex.received.size() > 0);
+    bodyArrived.countDown();
+    TestExchange.Result r = ex.end.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    assertThat(r.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("before the response body was complete");
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isTrue();
+    assertThat(r.reusable()).isFalse();
+  }
+
+  @Test
+  void aBodyToTheEndOfTheConnectionEndedByACleanCloseIsAResponse() throws Exception {
+    server =
+        new ScriptedServer(
+            p -> {
+              p.readRequest();
+              p.write("HTTP/1.1 200 OK\r\n\r\nwhole body");
+              p.close();
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/");
+    TestExchange.Result r = run(c, ex);
+    assertThat(r.failure()).isNull();
+    assertThat(ex.bodyText()).isEqualTo("whole body");
+  }
+
+  @Test
+  void aReaderHoldingDataIsNotAReadTimeout() throws Exception {
+    // Finding 3: the reader holds more than the read-ahead limit, so the connection stopped
+    // reading and the server waits on TCP; the reader pauses for several read timeouts, then reads
+    // on: no ReadTimeoutException, the body arrives whole.
+    int total = 4 * 1024 * 1024;
+    server =
+        new ScriptedServer(
+            p -> {
+              p.readRequest();
+              p.write("HTTP/1.1 200 OK\r\nContent-Length: " + total + "\r\n\r\n");
+              byte[] chunk = new byte[64 * 1024];
+              for (int sent = 0; sent < total; sent += chunk.length) {
+                p.write(chunk);
+              }
+            });
+    transport(Timeouts.builder().read(Duration.ofMillis(200)).build());
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/").autoAck(false);
+    c.start(ex);
+    until("the reader holds the read-ahead", () -> ex.held > H1Connection.HIGH_WATER);
+    // The reader is busy for five read timeouts.
+    assertThatThrownBy(() -> ex.end.get(1, TimeUnit.SECONDS))
+        .isInstanceOf(java.util.concurrent.TimeoutException.class);
+    ex.resumeReading();
+    TestExchange.Result r = ex.end.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    assertThat(r.failure()).isNull();
+    assertThat(ex.received.size()).isEqualTo(total);
+  }
+
+  @Test
+  void aReaderThatTookEverythingIsTimedOutWhenTheServerFallsSilent() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    server =
+        new ScriptedServer(
+            p -> {
+              p.readRequest();
+              p.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
+              release.await();
+            });
+    transport(Timeouts.builder().read(Duration.ofMillis(300)).build());
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/").autoAck(false);
+    c.start(ex);
+    until("the reader holds the bytes", () -> ex.held == 3);
+    ex.resumeReading();
+    TestExchange.Result r = ex.end.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    release.countDown();
+    assertThat(r.failure()).isInstanceOf(ReadTimeoutException.class);
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isTrue();
   }
 }

@@ -1,6 +1,7 @@
 package dev.llmpool.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llmpool.ConnectionLostException;
 import dev.llmpool.Origin;
@@ -518,5 +519,187 @@ class H2ConnectionTest {
     }
     assertThat(ex.end.get().failure()).isNull();
     assertThat(ex.received.size()).isEqualTo(big.length());
+  }
+
+  // ---- Interop findings (docs/interop.md) ----
+
+  private static void until(String what, java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+    }
+  }
+
+  @Test
+  void idleGoAwaysDoNotTeachAStreamsPerConnectionBudget() throws Exception {
+    // Finding 2: nginx closes idle HTTP/2 connections with GOAWAY(NO_ERROR) naming the last
+    // stream; two of those after one call each must not make every later connection one-stream.
+    server = new H2TestServer(100, s -> s.respond("ok"));
+    transport();
+    Origin origin = new Origin("http", "127.0.0.1", server.port());
+    for (int round = 0; round < 3; round++) {
+      NettyConnection c = open(new RecordingConnectionListener());
+      TestExchange ex = TestExchange.get("/" + round);
+      c.start(ex);
+      assertThat(await(ex).failure()).isNull();
+      server.goAwayEveryConnection();
+      until("the idle GOAWAY arrived", () -> !c.isHealthy());
+    }
+    assertThat(transport.budget(origin).limit()).isEqualTo(Integer.MAX_VALUE);
+  }
+
+  @Test
+  void goAwaysWhileStreamsAreInFlightStillTeachTheBudget() throws Exception {
+    // The counterpart of finding 2: a server that sends GOAWAY as the N-th stream arrives
+    // (nginx's keepalive_requests, Envoy) is still recognised after two such GOAWAYs.
+    server = new H2TestServer(100, s -> s.respond("ok"));
+    server.goAwayOnHeadersOf = 2;
+    transport();
+    Origin origin = new Origin("http", "127.0.0.1", server.port());
+    for (int round = 0; round < 2; round++) {
+      NettyConnection c = open(new RecordingConnectionListener());
+      for (int i = 0; i < 2; i++) {
+        TestExchange ex = TestExchange.get("/" + round + "/" + i);
+        c.start(ex);
+        assertThat(await(ex).failure()).isNull();
+      }
+    }
+    assertThat(transport.budget(origin).limit()).isEqualTo(2);
+  }
+
+  @Test
+  void aReaderHoldingDataIsNotAReadTimeout() throws Exception {
+    // Finding 3: the stream's window is full because the reader holds 1 MiB; it pauses for many
+    // read timeouts, then reads on: no ReadTimeoutException, the body arrives whole.
+    String big = "x".repeat(3_000_000);
+    server = new H2TestServer(100, s -> s.respond(200, big, true));
+    transport(Timeouts.builder().read(Duration.ofMillis(200)).build(), Ticker.system());
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/big").autoAck(false);
+    c.start(ex);
+    until("the reader holds a window's worth", () -> ex.held >= 512 * 1024);
+    // The reader is busy for five read timeouts; the server waits on the window.
+    assertThatThrownBy(() -> ex.end.get(1, TimeUnit.SECONDS))
+        .isInstanceOf(java.util.concurrent.TimeoutException.class);
+    ex.resumeReading();
+    assertThat(await(ex).failure()).isNull();
+    assertThat(ex.received.size()).isEqualTo(big.length());
+  }
+
+  @Test
+  void aReaderThatTookEverythingIsTimedOutWhenTheServerFallsSilent() throws Exception {
+    // The read timeout still guards a reader waiting for bytes: after the pause it runs again.
+    server = new H2TestServer(100, s -> s.respond(200, "x".repeat(100_000), false));
+    transport(Timeouts.builder().read(Duration.ofMillis(300)).build(), Ticker.system());
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/stall").autoAck(false);
+    c.start(ex);
+    until("the reader holds the bytes", () -> ex.held == 100_000);
+    ex.resumeReading();
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure()).isInstanceOf(ReadTimeoutException.class);
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isTrue();
+  }
+
+  @Test
+  void headAndNoContentAndNotModifiedHaveNoBodyWhateverTheirContentLength() throws Exception {
+    // Finding 6: RFC 9110 §8.6. Over HTTP/2 the Content-Length of such a response is not a body
+    // size (a HEAD of a 16 MiB file must not look like a 16 MiB body).
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              String status =
+                  switch (s.path()) {
+                    case "/204" -> "204";
+                    case "/304" -> "304";
+                    default -> "200";
+                  };
+              if (s.path().equals("/get")) {
+                s.respond("ok");
+                return;
+              }
+              s.respondHeaders(
+                  new io.netty.handler.codec.http2.DefaultHttp2Headers()
+                      .status(status)
+                      .setLong("content-length", 16L * 1024 * 1024),
+                  true);
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange head = new TestExchange("HEAD", "/file", null, Long.MAX_VALUE / 2);
+    TestExchange noContent = TestExchange.get("/204");
+    TestExchange notModified = TestExchange.get("/304");
+    TestExchange get = TestExchange.get("/get");
+    for (TestExchange ex : List.of(head, noContent, notModified, get)) {
+      c.start(ex);
+      assertThat(await(ex).failure()).isNull();
+    }
+    assertThat(head.contentLengthAtHead).isEqualTo(-1);
+    assertThat(noContent.contentLengthAtHead).isEqualTo(-1);
+    assertThat(notModified.contentLengthAtHead).isEqualTo(-1);
+    assertThat(get.contentLengthAtHead).isEqualTo(2);
+    assertThat(server.connections.get()).isEqualTo(1);
+  }
+
+  @Test
+  void requestHeadersOverTheServersLimitFailAtOnceNamingTheLimit() throws Exception {
+    // Finding 8: the server announced SETTINGS_MAX_HEADER_LIST_SIZE; a request over it is never
+    // sent (no stream is used), and the failure says why.
+    server = new H2TestServer(100, s -> s.respond("ok"));
+    server.maxHeaderListSize = 4096;
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange big = TestExchange.get("/big").header("x-big", "v".repeat(10_000));
+    c.start(big);
+    TestExchange.Result r = await(big);
+    assertThat(r.failure())
+        .isInstanceOf(dev.llmpool.HttpProtocolException.class)
+        .hasMessageContaining("SETTINGS_MAX_HEADER_LIST_SIZE (4096 bytes)")
+        .hasMessageContaining("not sent")
+        .hasMessageNotContaining("vvvv");
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isFalse();
+    assertThat(r.reusable()).isTrue();
+    TestExchange next = TestExchange.get("/next");
+    c.start(next);
+    assertThat(await(next).failure()).isNull();
+    assertThat(server.paths).containsExactly("/next");
+  }
+
+  @Test
+  void aGoAwaysErrorCodeAndDebugDataAreInTheFailure() throws Exception {
+    // Finding 12: nginx answers a too-large header with GOAWAY(ENHANCE_YOUR_CALM) and closes.
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              s.goAway(
+                  s.id,
+                  Http2Error.ENHANCE_YOUR_CALM,
+                  "too large\r\nheader".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+              s.closeConnection();
+            });
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex = TestExchange.get("/");
+    c.start(ex);
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("GOAWAY ENHANCE_YOUR_CALM")
+        .hasMessageContaining("debug data \"too large??header\"");
+    assertThat(r.failure().requestMayHaveBeenProcessed()).isTrue();
+  }
+
+  @Test
+  void goAwayDebugDataIsBoundedAndPrintable() {
+    byte[] raw = new byte[1000];
+    java.util.Arrays.fill(raw, (byte) 'a');
+    raw[0] = 0x1b;
+    raw[1] = (byte) 0xc3;
+    String s = H2Connection.sanitisedDebugData(io.netty.buffer.Unpooled.wrappedBuffer(raw));
+    assertThat(s).startsWith("??aaa").endsWith("...").hasSizeLessThanOrEqualTo(203);
+    assertThat(s.chars()).allMatch(ch -> ch >= 0x20 && ch < 0x7f);
   }
 }

@@ -109,6 +109,26 @@ final class H2TestServer implements AutoCloseable {
       conn.flush();
     }
 
+    /** GOAWAY naming {@code lastStreamId} with an error code and debug data. */
+    void goAway(int lastStreamId, Http2Error error, byte[] debugData) {
+      conn.handler.goAway(
+          conn.ctx,
+          lastStreamId,
+          error.code(),
+          Unpooled.wrappedBuffer(debugData),
+          conn.ctx.newPromise());
+      conn.flush();
+    }
+
+    /** Answers with exactly these headers (and no DATA when {@code endStream}). */
+    void respondHeaders(Http2Headers h, boolean endStream) {
+      conn.encoder.writeHeaders(conn.ctx, id, h, 0, endStream, conn.ctx.newPromise());
+      conn.flush();
+      if (endStream) {
+        server.activeStreams.decrementAndGet();
+      }
+    }
+
     /** Closes the TCP connection at once. */
     void closeConnection() {
       conn.ctx.channel().close();
@@ -142,6 +162,11 @@ final class H2TestServer implements AutoCloseable {
   final List<String> paths = new CopyOnWriteArrayList<>();
   final List<String> connectionErrors = new CopyOnWriteArrayList<>();
   private final List<Channel> channels = new CopyOnWriteArrayList<>();
+  private final List<ConnState> states = new CopyOnWriteArrayList<>();
+
+  /** When positive: the SETTINGS_MAX_HEADER_LIST_SIZE announced to connections accepted later. */
+  volatile long maxHeaderListSize;
+
   volatile boolean answerPings = true;
 
   /**
@@ -168,6 +193,10 @@ final class H2TestServer implements AutoCloseable {
                     if (maxConcurrentStreams > 0) {
                       settings.maxConcurrentStreams(maxConcurrentStreams);
                     }
+                    if (maxHeaderListSize > 0) {
+                      settings.maxHeaderListSize(maxHeaderListSize);
+                    }
+                    states.add(state);
                     Http2ConnectionHandler h = new ServerHandlerBuilder(listener, settings).build();
                     state.handler = h;
                     state.encoder = h.encoder();
@@ -181,6 +210,28 @@ final class H2TestServer implements AutoCloseable {
 
   int port() {
     return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  /**
+   * GOAWAY(NO_ERROR) on every connection, naming the last stream it received: what a server's idle
+   * timeout sends (nginx's keepalive_timeout over HTTP/2).
+   */
+  void goAwayEveryConnection() {
+    for (ConnState st : states) {
+      st.ctx
+          .executor()
+          .execute(
+              () -> {
+                int last = st.handler.connection().remote().lastStreamCreated();
+                st.handler.goAway(
+                    st.ctx,
+                    last,
+                    Http2Error.NO_ERROR.code(),
+                    Unpooled.EMPTY_BUFFER,
+                    st.ctx.newPromise());
+                st.flush();
+              });
+    }
   }
 
   /** Closes every accepted connection now. */

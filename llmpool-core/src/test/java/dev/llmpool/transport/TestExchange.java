@@ -19,7 +19,7 @@ final class TestExchange extends Exchange {
   private final List<String> headers = new ArrayList<>();
   private final byte @Nullable [] body;
   private final long deadline;
-  private boolean autoAck = true;
+  private volatile boolean autoAck = true;
 
   final CompletableFuture<Integer> head = new CompletableFuture<>();
   final CompletableFuture<Result> end = new CompletableFuture<>();
@@ -28,6 +28,7 @@ final class TestExchange extends Exchange {
   volatile long maxHeld;
   volatile String[] responseHeaders = new String[0];
   volatile boolean written;
+  volatile long contentLengthAtHead = -2;
 
   record Result(@Nullable LlmPoolException failure, boolean reusable) {}
 
@@ -107,6 +108,7 @@ final class TestExchange extends Exchange {
   @Override
   protected void onResponseHead(int status, String[] headers, boolean http2) {
     responseHeaders = headers;
+    contentLengthAtHead = responseContentLength();
     head.complete(status);
   }
 
@@ -125,6 +127,24 @@ final class TestExchange extends Exchange {
       held += n;
       maxHeld = Math.max(maxHeld, held);
     }
+  }
+
+  /**
+   * Acknowledges everything held and every later byte at once: the slow reader catches up. Runs on
+   * the connection's event loop, where the bytes are counted.
+   */
+  void resumeReading() {
+    NettyConnection c = connection;
+    if (c == null) {
+      throw new IllegalStateException("not started");
+    }
+    c.loop.execute(
+        () -> {
+          autoAck = true;
+          long n = held;
+          held = 0;
+          ack(n);
+        });
   }
 
   /** Acknowledges everything held so far (from the test thread). */

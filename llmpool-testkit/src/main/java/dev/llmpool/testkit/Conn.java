@@ -121,11 +121,6 @@ final class Conn {
     silentClose.run();
   }
 
-  /** Closes the socket now, skipping every handler's own close (no GOAWAY, no graceful wait). */
-  void closeNow() {
-    Futures.ignore(channel.pipeline().firstContext().close());
-  }
-
   /** Resets the connection: TCP RST (SO_LINGER 0), skipping TLS close_notify. */
   void reset() {
     channel.config().setOption(ChannelOption.SO_LINGER, 0);

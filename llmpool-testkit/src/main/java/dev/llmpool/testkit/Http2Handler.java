@@ -4,9 +4,12 @@ import dev.llmpool.testkit.internal.Futures;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
@@ -22,9 +25,14 @@ import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2EventAdapter;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2FrameReader;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
 import io.netty.util.concurrent.EventExecutor;
@@ -34,6 +42,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -44,6 +53,12 @@ import org.jspecify.annotations.Nullable;
  * <p>Threading: confined to the channel's event loop.
  */
 final class Http2Handler extends Http2EventAdapter {
+  /**
+   * How long a connection whose GOAWAY streams are done keeps reading (and dropping) what the
+   * client still had in flight, after its FIN, before it closes anyway.
+   */
+  static final long LINGER_MILLIS = 2_000;
+
   private final ServerCore core;
   private final Conn conn;
   private @Nullable Http2ConnectionHandler handler;
@@ -60,6 +75,9 @@ final class Http2Handler extends Http2EventAdapter {
 
   /** The last-stream-id of the GOAWAY this server sent, or -1. */
   private int goAwayLastStreamId = -1;
+
+  /** The GOAWAY's streams are done and the connection is closing (see lingeringClose). */
+  private boolean lingering;
 
   /** A request being read on one stream. */
   private static final class StreamIn {
@@ -108,7 +126,9 @@ final class Http2Handler extends Http2EventAdapter {
             new DefaultHttp2HeadersDecoder(true, core.config.maxHeaderBytes()));
     Http2ConnectionEncoder encoder =
         new DefaultHttp2ConnectionEncoder(connection, new DefaultHttp2FrameWriter());
-    Http2ConnectionDecoder decoder = new DefaultHttp2ConnectionDecoder(connection, encoder, reader);
+    Http2ConnectionDecoder decoder =
+        new DefaultHttp2ConnectionDecoder(
+            connection, encoder, listener.new IgnoringFrameReader(reader));
     Http2ConnectionHandler handler =
         new Http2ConnectionHandlerBuilder()
             .codec(decoder, encoder)
@@ -156,6 +176,65 @@ final class Http2Handler extends Http2EventAdapter {
     relaxNettyLimits();
   }
 
+  /**
+   * Closes the way real servers do once the streams of their GOAWAY are done (nginx's lingering
+   * close): flush the last responses, send TLS close_notify and a FIN, then keep reading and
+   * dropping whatever the client still had in flight until it closes too, or for {@link
+   * #LINGER_MILLIS}. Closing at once with unread bytes in the socket would make the kernel answer
+   * them with a TCP RST, which can destroy responses the client has not read yet.
+   */
+  private void lingeringClose(ChannelHandlerContext ctx) {
+    if (lingering) {
+      return;
+    }
+    lingering = true;
+    Channel ch = ctx.channel();
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER)
+        .addListener(
+            f -> {
+              SslHandler tls = ch.pipeline().get(SslHandler.class);
+              if (!f.isSuccess() || !ch.isActive()) {
+                Futures.ignore(ch.close());
+              } else if (tls != null) {
+                tls.closeOutbound().addListener(g -> halfClose(ch));
+              } else {
+                halfClose(ch);
+              }
+            });
+  }
+
+  /** The FIN of a lingering close: from now on inbound bytes are dropped below TLS and HTTP/2. */
+  private static void halfClose(Channel ch) {
+    if (!ch.isActive()) {
+      return;
+    }
+    ChannelPipeline p = ch.pipeline();
+    if (p.get("linger") == null) {
+      p.addAfter("bytes", "linger", new DropInbound());
+    }
+    Futures.ignore(
+        ch.eventLoop()
+            .schedule(() -> Futures.ignore(ch.close()), LINGER_MILLIS, TimeUnit.MILLISECONDS));
+    if (ch instanceof DuplexChannel d) {
+      Futures.ignore(d.shutdownOutput());
+    } else {
+      Futures.ignore(ch.close());
+    }
+  }
+
+  /** Reads and drops everything: a closing connection's leftovers. */
+  private static final class DropInbound extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      Futures.ignore(ctx.close());
+    }
+  }
+
   private static void closeAfterFlush(ChannelHandlerContext ctx) {
     ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> Futures.ignore(ctx.close()));
   }
@@ -174,6 +253,109 @@ final class Http2Handler extends Http2EventAdapter {
       throw new IllegalStateException("not installed");
     }
     return c;
+  }
+
+  // ---------------------------------------------------------------- frames a server ignores
+
+  /**
+   * Netty's frame reader, with the frames a real server ignores taken out before Netty's decoder
+   * judges them. After this server ends a stream (refused, reset, answered) or sends GOAWAY, the
+   * client may still have frames for it in flight: RFC 9113 §5.4.2 and §6.8 say to ignore them, and
+   * the connection window must still count their DATA. Netty would instead answer DATA on a
+   * forgotten stream with RST_STREAM, and DATA or WINDOW_UPDATE on a stream above the GOAWAY that
+   * it never saw opened with a connection error ("Stream N does not exist for inbound frame DATA"),
+   * killing the streams at or below the last-stream-id that the GOAWAY promised to finish, whose
+   * responses the server has processed. nginx and h2o drop such frames and finish those streams; so
+   * does this server.
+   */
+  final class IgnoringFrameReader implements Http2FrameReader {
+    private final Http2FrameReader delegate;
+    private @Nullable Http2FrameListener wrappedFor;
+    private @Nullable Http2FrameListener wrapped;
+
+    IgnoringFrameReader(Http2FrameReader delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public void readFrame(ChannelHandlerContext ctx, ByteBuf input, Http2FrameListener listener)
+        throws Http2Exception {
+      Http2FrameListener w = wrapped;
+      if (w == null || wrappedFor != listener) {
+        // The decoder swaps its listener once, after the preface: wrap each one once.
+        w = new IgnoringListener(listener);
+        wrapped = w;
+        wrappedFor = listener;
+      }
+      delegate.readFrame(ctx, input, w);
+    }
+
+    @Override
+    public Configuration configuration() {
+      return delegate.configuration();
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+
+  /** Drops frames for streams this server has ended or will never process; see above. */
+  private final class IgnoringListener extends Http2FrameListenerDecorator {
+    IgnoringListener(Http2FrameListener listener) {
+      super(listener);
+    }
+
+    @Override
+    public int onDataRead(
+        ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
+        throws Http2Exception {
+      if (!ignorable(streamId)) {
+        return super.onDataRead(ctx, streamId, data, padding, endOfStream);
+      }
+      // Counted against the connection window and returned at once (no stream to charge).
+      handler()
+          .connection()
+          .local()
+          .flowController()
+          .receiveFlowControlledFrame(null, data, padding, endOfStream);
+      return data.readableBytes() + padding;
+    }
+
+    @Override
+    public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment)
+        throws Http2Exception {
+      if (!ignorable(streamId)) {
+        super.onWindowUpdateRead(ctx, streamId, increment);
+      }
+    }
+
+    @Override
+    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode)
+        throws Http2Exception {
+      if (!ignorable(streamId)) {
+        super.onRstStreamRead(ctx, streamId, errorCode);
+      }
+    }
+  }
+
+  /**
+   * Whether frames on {@code streamId} are to be dropped: a client stream this server has ended and
+   * forgotten (the client sent these frames before it learnt), or one above the last-stream-id of
+   * this server's GOAWAY. A stream that is still open, and a stream that never existed below the
+   * GOAWAY (a broken client), are left to Netty.
+   */
+  private boolean ignorable(int streamId) {
+    if (streamId == 0) {
+      return false;
+    }
+    Http2Connection c = handler().connection();
+    if (!c.remote().isValidStreamId(streamId) || c.stream(streamId) != null) {
+      return false;
+    }
+    return c.streamMayHaveExisted(streamId)
+        || (goAwayLastStreamId >= 0 && streamId > goAwayLastStreamId);
   }
 
   // ---------------------------------------------------------------- frames in
@@ -321,7 +503,7 @@ final class Http2Handler extends Http2EventAdapter {
       conn.streamClosed();
     }
     if (goAwayLastStreamId >= 0 && handler().connection().numActiveStreams() == 0) {
-      closeAfterFlush(ctx()); // the GOAWAY's streams are done: close
+      lingeringClose(ctx()); // the GOAWAY's streams are done: close
     }
   }
 

@@ -6,6 +6,9 @@ import dev.llmpool.testkit.internal.Transports.Transport;
 import dev.llmpool.testkit.internal.WallClock;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
@@ -28,6 +31,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
@@ -69,6 +75,12 @@ public final class MockLlmServer implements AutoCloseable {
 
   private final ServerConfig config;
   private final ServerCore core;
+
+  /**
+   * Every connection accepted and not yet closed, from the moment of accept (before its handlers
+   * are set up), so that {@link #close()} can close each one.
+   */
+  private final Set<Channel> children = ConcurrentHashMap.newKeySet();
 
   private final Object lifecycle = new Object();
   // Guarded by lifecycle.
@@ -127,6 +139,7 @@ public final class MockLlmServer implements AutoCloseable {
                 .group(g)
                 .channel(config.transport().serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
+                .handler(new ChildTracker(children))
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ServerInitializer(core, ssl));
         Channel ch = Transports.bind(bootstrap, config.port());
@@ -189,13 +202,35 @@ public final class MockLlmServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops accepting, closes every accepted connection at once (a TCP FIN, or a reset when unread
+   * bytes remain: no GOAWAY, no TLS close_notify, no wait for streams), waits for them to close,
+   * then stops the event loops. To its clients the server has vanished: each sees its connection
+   * end, none is left open with nobody reading it.
+   */
   private void shutdown() {
     Channel ch = listener;
     if (ch != null) {
       ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
-    core.closeAll(); // at once: no GOAWAY, no waiting for streams
+    for (Channel c : children) {
+      // Those accepted but not set up yet too. Closing from the head skips every handler's own
+      // graceful close (GOAWAY, close_notify).
+      try {
+        c.eventLoop().execute(() -> c.unsafe().close(c.unsafe().voidPromise()));
+      } catch (RejectedExecutionException e) {
+        c.unsafe().closeForcibly(); // its loop is stopping already
+      }
+    }
+    for (Channel c : children) {
+      c.closeFuture().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
     Transports.stop(null, group);
+    for (Channel c : children) {
+      // A loop that could not stop in time: its channels are closed from here.
+      c.unsafe().closeForcibly();
+    }
+    children.clear();
     TestCertificate cert = certificate;
     if (cert != null) {
       try {
@@ -203,6 +238,25 @@ public final class MockLlmServer implements AutoCloseable {
       } catch (IOException e) {
         // A temporary file we could not delete: nothing a caller could do about it.
       }
+    }
+  }
+
+  /** Records each accepted connection until it closes; on the listening channel's pipeline. */
+  @ChannelHandler.Sharable
+  private static final class ChildTracker extends ChannelInboundHandlerAdapter {
+    private final Set<Channel> children;
+
+    ChildTracker(Set<Channel> children) {
+      this.children = children;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Channel child) {
+        children.add(child);
+        child.closeFuture().addListener(f -> children.remove(child));
+      }
+      ctx.fireChannelRead(msg);
     }
   }
 

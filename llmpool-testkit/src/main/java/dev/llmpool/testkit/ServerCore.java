@@ -105,30 +105,6 @@ final class ServerCore {
     }
   }
 
-  /**
-   * Closes every open connection at once, without GOAWAY or a graceful wait for streams, and waits
-   * (a little) for them to close: the server is going away.
-   */
-  void closeAll() {
-    List<Conn> open = new ArrayList<>();
-    lock.lock();
-    try {
-      for (Conn c : connections.values()) {
-        if (c.isOpen()) {
-          open.add(c);
-        }
-      }
-    } finally {
-      lock.unlock();
-    }
-    for (Conn c : open) {
-      c.channel.eventLoop().execute(c::closeNow);
-    }
-    for (Conn c : open) {
-      c.channel.closeFuture().awaitUninterruptibly(2, TimeUnit.SECONDS);
-    }
-  }
-
   void tlsHandshakeCompleted() {
     tlsHandshakes.incrementAndGet();
     changed();

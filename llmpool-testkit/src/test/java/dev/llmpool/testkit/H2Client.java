@@ -55,6 +55,9 @@ final class H2Client implements AutoCloseable {
 
   final CompletableFuture<Void> closed = new CompletableFuture<>();
 
+  /** Every GOAWAY received, in order: {last-stream-id, error code}. */
+  final java.util.List<long[]> goAways = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   /** One stream's response as it arrives. */
   static final class Response {
     final int streamId;
@@ -237,6 +240,76 @@ final class H2Client implements AutoCloseable {
     return f.join();
   }
 
+  /**
+   * Opens {@code n} chat streams in one go, headers only (no END_STREAM): their bodies follow with
+   * {@link #data}.
+   */
+  java.util.List<Response> open(int n) {
+    CompletableFuture<java.util.List<Response>> f = new CompletableFuture<>();
+    channel
+        .eventLoop()
+        .execute(
+            () -> {
+              ChannelHandlerContext ctx = channel.pipeline().context(handler);
+              java.util.List<Response> out = new java.util.ArrayList<>();
+              for (int i = 0; i < n; i++) {
+                int id = handler.connection().local().incrementAndGetNextStreamId();
+                Response r = new Response(id);
+                responses.put(id, r);
+                handler.encoder().writeHeaders(ctx, id, chatHeaders(), 0, false, ctx.newPromise());
+                out.add(r);
+              }
+              handler.flush(ctx);
+              f.complete(out);
+            });
+    return f.join();
+  }
+
+  private Http2Headers chatHeaders() {
+    return new DefaultHttp2Headers()
+        .method("POST")
+        .path("/v1/chat/completions")
+        .scheme(tls ? "https" : "http")
+        .authority("127.0.0.1")
+        .add("authorization", "Bearer test-key")
+        .add("content-type", "application/json");
+  }
+
+  /**
+   * Writes a DATA frame straight to the wire, past this client's stream bookkeeping and flow
+   * control: frames a client may have in flight when the server's GOAWAY or RST_STREAM arrives.
+   */
+  void rawData(int streamId, byte[] bytes, boolean end) {
+    raw(
+        ctx ->
+            handler
+                .encoder()
+                .frameWriter()
+                .writeData(ctx, streamId, Unpooled.wrappedBuffer(bytes), 0, end, ctx.newPromise()));
+  }
+
+  /** Writes a WINDOW_UPDATE frame straight to the wire. */
+  void rawWindowUpdate(int streamId, int increment) {
+    raw(
+        ctx ->
+            handler
+                .encoder()
+                .frameWriter()
+                .writeWindowUpdate(ctx, streamId, increment, ctx.newPromise()));
+  }
+
+  private void raw(java.util.function.Consumer<ChannelHandlerContext> write) {
+    channel
+        .eventLoop()
+        .submit(
+            () -> {
+              ChannelHandlerContext ctx = channel.pipeline().context(handler);
+              write.accept(ctx);
+              ctx.flush();
+            })
+        .syncUninterruptibly();
+  }
+
   /** Lifts this client's own stream limit, so that the server is the one to refuse. */
   void ignoreStreamLimit() {
     settings.join();
@@ -346,6 +419,7 @@ final class H2Client implements AutoCloseable {
     @Override
     public void onGoAwayRead(
         ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData) {
+      goAways.add(new long[] {lastStreamId, errorCode});
       goAway.complete(new long[] {lastStreamId, errorCode});
     }
   }

@@ -64,6 +64,44 @@ class Http2FaultsTest {
 
   @ParameterizedTest
   @ValueSource(booleans = {false, true})
+  void framesInFlightPastAGoAwayAreDroppedAndItsStreamsStillComplete(boolean tls) {
+    try (MockLlmServer s = server(tls).maxRequestsPerConnection(2).start();
+        H2Client c = new H2Client(s)) {
+      get(c.settings);
+      // Three streams at once, bodies still to come: the second opens the GOAWAY, the third is
+      // above it (refused, never processed).
+      List<H2Client.Response> rs = c.open(3);
+      long[] goAway = get(c.goAway);
+      assertThat(goAway[0]).isEqualTo(rs.get(1).streamId);
+      assertThat(rs.get(2).await().headers.status()).isNull(); // ended by the GOAWAY
+      byte[] body = CHAT.getBytes(StandardCharsets.UTF_8);
+      // What a client still sends before it has read the GOAWAY: the refused stream's body, and
+      // frames for a stream above the GOAWAY that the server never saw open. A server drops them
+      // (RFC 9113 §6.8), counting the DATA in the connection window; a connection error here
+      // would lose the two streams the GOAWAY promised to finish.
+      int refused = rs.get(2).streamId;
+      int neverOpened = refused + 2;
+      c.rawData(refused, body, true);
+      c.rawData(neverOpened, body, false);
+      c.rawWindowUpdate(neverOpened, 1024);
+      c.rawWindowUpdate(refused, 1024);
+      c.rawData(neverOpened, new byte[70_000], true); // more than a stream window: counted, dropped
+      c.data(rs.get(0), body, true);
+      c.data(rs.get(1), body, true);
+      assertThat(rs.get(0).await().status()).isEqualTo(200);
+      assertThat(rs.get(1).await().status()).isEqualTo(200);
+      assertThat(rs.get(0).endStream && rs.get(1).endStream).isTrue();
+      get(c.closed); // then the server closes, having finished the GOAWAY's streams
+      assertThat(c.goAways).hasSize(1);
+      assertThat(c.goAways.get(0)[1]).isEqualTo(Http2Error.NO_ERROR.code());
+      assertThat(s.requests())
+          .extracting(RecordedRequest::streamId)
+          .containsExactly(rs.get(0).streamId, rs.get(1).streamId);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
   void settingsAnnounceTheStreamAndHeaderLimits(boolean tls) {
     try (MockLlmServer s = server(tls).maxConcurrentStreams(3).maxHeaderBytes(4096).start();
         H2Client c = new H2Client(s)) {

@@ -206,6 +206,65 @@ class RobustnessTest {
   }
 
   @Test
+  void closeEndsEveryConnectionSoTheServerLooksVanished() throws Exception {
+    MockLlmServer tls = MockLlmServer.builder().tls(true).start();
+    MockLlmServer plain = MockLlmServer.builder().start();
+    List<RawSocket> raws = new ArrayList<>();
+    try (H2Client h2 = new H2Client(tls);
+        H2Client h2c = new H2Client(plain)) {
+      // TLS: one connection that never starts its handshake, one with half a ClientHello, and an
+      // h2 connection with a stalled stream (headers sent, then nothing).
+      raws.add(new RawSocket(tls.port()));
+      RawSocket halfHello = new RawSocket(tls.port());
+      halfHello.write(new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc});
+      raws.add(halfHello);
+      H2Client.Response stalled = h2.chat(CHAT, Map.of("x-mock-fault", "stall-after-headers"));
+      stalled.headersArrived.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      // Cleartext: an idle keep-alive HTTP/1.1 connection, half an HTTP/2 preface, and an h2c
+      // connection between streams.
+      RawSocket keepAlive = new RawSocket(plain.port());
+      keepAlive.write("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\r\n");
+      assertThat(keepAlive.readUntil("\"data\"")).startsWith("HTTP/1.1 200");
+      raws.add(keepAlive);
+      RawSocket halfPreface = new RawSocket(plain.port());
+      halfPreface.write("PRI * HTTP/2.0\r\n");
+      raws.add(halfPreface);
+      assertThat(h2c.chat(CHAT, Map.of()).await().status()).isEqualTo(200);
+      tls.awaitStats(st -> st.connectionsOpen() == 3, Duration.ofSeconds(20));
+      plain.awaitStats(st -> st.connectionsOpen() == 3, Duration.ofSeconds(20));
+
+      tls.close();
+      plain.close();
+
+      // Every client sees its connection end (EOF or reset) at once, not a silent socket.
+      for (RawSocket r : raws) {
+        assertThat(endsWithinBound(r)).as("connection ended").isTrue();
+      }
+      h2.closed.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      h2c.closed.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(stalled.await().endStream).as("the stalled stream never completed").isFalse();
+    } finally {
+      for (RawSocket r : raws) {
+        r.close();
+      }
+      tls.close();
+      plain.close();
+    }
+  }
+
+  /** Reads until EOF or a reset; false when the connection stays open and silent for 20 s. */
+  private static boolean endsWithinBound(RawSocket r) {
+    try {
+      r.readAll();
+      return true;
+    } catch (java.net.SocketTimeoutException silent) {
+      return false;
+    } catch (IOException reset) {
+      return true;
+    }
+  }
+
+  @Test
   void closeLeavesNoThreadBehind() throws InterruptedException {
     Set<Thread> before = Thread.getAllStackTraces().keySet();
     MockLlmServer s = MockLlmServer.builder().tls(true).eventLoopThreads(2).start();

@@ -6,12 +6,15 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The pool's listener and a call's listener, both told every event (each failure isolated). */
+/**
+ * Two listeners (the pool's and a call's, or the user's and a metrics sink's), both told every
+ * event, first then second, each failure isolated. Written out method by method, without a lambda
+ * per event, so that combining listeners allocates nothing per call.
+ */
 final class Both implements EventListener {
   private static final Logger log = LoggerFactory.getLogger(Both.class);
 
@@ -23,102 +26,246 @@ final class Both implements EventListener {
     this.second = second;
   }
 
-  private void each(Consumer<EventListener> event) {
-    try {
-      event.accept(first);
-    } catch (RuntimeException e) {
-      log.warn("event listener threw; ignored", e);
-    }
-    try {
-      event.accept(second);
-    } catch (RuntimeException e) {
-      log.warn("event listener threw; ignored", e);
-    }
+  private static void failed(RuntimeException e) {
+    log.warn("event listener threw; ignored", e);
   }
 
   @Override
   public void callStart(CallInfo call) {
-    each(l -> l.callStart(call));
+    try {
+      first.callStart(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.callStart(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void dnsStart(CallInfo call, String host) {
-    each(l -> l.dnsStart(call, host));
+    try {
+      first.dnsStart(call, host);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.dnsStart(call, host);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void dnsEnd(CallInfo call, String host, List<InetAddress> addresses, boolean cached) {
-    each(l -> l.dnsEnd(call, host, addresses, cached));
+    try {
+      first.dnsEnd(call, host, addresses, cached);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.dnsEnd(call, host, addresses, cached);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void connectStart(CallInfo call, InetSocketAddress address) {
-    each(l -> l.connectStart(call, address));
+    try {
+      first.connectStart(call, address);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.connectStart(call, address);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void connectEnd(CallInfo call, InetSocketAddress address) {
-    each(l -> l.connectEnd(call, address));
+    try {
+      first.connectEnd(call, address);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.connectEnd(call, address);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void connectFailed(CallInfo call, InetSocketAddress address, LlmPoolException error) {
-    each(l -> l.connectFailed(call, address, error));
+    try {
+      first.connectFailed(call, address, error);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.connectFailed(call, address, error);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void tlsStart(CallInfo call) {
-    each(l -> l.tlsStart(call));
+    try {
+      first.tlsStart(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.tlsStart(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void tlsEnd(CallInfo call, String protocol, String cipherSuite, @Nullable String alpn) {
-    each(l -> l.tlsEnd(call, protocol, cipherSuite, alpn));
+    try {
+      first.tlsEnd(call, protocol, cipherSuite, alpn);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.tlsEnd(call, protocol, cipherSuite, alpn);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void connectionAcquired(
       CallInfo call, ConnectionInfo connection, boolean reused, long waitedNanos) {
-    each(l -> l.connectionAcquired(call, connection, reused, waitedNanos));
+    try {
+      first.connectionAcquired(call, connection, reused, waitedNanos);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.connectionAcquired(call, connection, reused, waitedNanos);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void connectionReleased(CallInfo call, ConnectionInfo connection) {
-    each(l -> l.connectionReleased(call, connection));
+    try {
+      first.connectionReleased(call, connection);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.connectionReleased(call, connection);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void requestHeadersEnd(CallInfo call) {
-    each(l -> l.requestHeadersEnd(call));
+    try {
+      first.requestHeadersEnd(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.requestHeadersEnd(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void requestBodyEnd(CallInfo call, long bytes) {
-    each(l -> l.requestBodyEnd(call, bytes));
+    try {
+      first.requestBodyEnd(call, bytes);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.requestBodyEnd(call, bytes);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void responseHeadersEnd(CallInfo call, int status) {
-    each(l -> l.responseHeadersEnd(call, status));
+    try {
+      first.responseHeadersEnd(call, status);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.responseHeadersEnd(call, status);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void responseBodyEnd(CallInfo call, long bytes) {
-    each(l -> l.responseBodyEnd(call, bytes));
+    try {
+      first.responseBodyEnd(call, bytes);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.responseBodyEnd(call, bytes);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void retry(CallInfo call, String reason, Duration delay, int attempt) {
-    each(l -> l.retry(call, reason, delay, attempt));
+    try {
+      first.retry(call, reason, delay, attempt);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.retry(call, reason, delay, attempt);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void callEnd(CallInfo call) {
-    each(l -> l.callEnd(call));
+    try {
+      first.callEnd(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.callEnd(call);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   @Override
   public void callFailed(CallInfo call, LlmPoolException error) {
-    each(l -> l.callFailed(call, error));
+    try {
+      first.callFailed(call, error);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+    try {
+      second.callFailed(call, error);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 }

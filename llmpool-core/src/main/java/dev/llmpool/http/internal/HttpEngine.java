@@ -29,13 +29,22 @@ import org.jspecify.annotations.Nullable;
  */
 public final class HttpEngine {
   /**
-   * How many times a call is re-sent after attempts the server provably did not process (a dead
-   * connection that took none of it, REFUSED_STREAM, a stream above a GOAWAY's last stream id). One
-   * is the common case; a server that sends GOAWAY every few streams can refuse a re-sent stream
-   * again, so a few are allowed, within {@code timeouts.total}. A request the server may have
-   * processed is never re-sent, whatever this number.
+   * How many times a call is re-sent, in all, after attempts the server provably did not process (a
+   * dead connection that took none of it, REFUSED_STREAM, a stream above a GOAWAY's last stream
+   * id). One is the common case; a server that sends GOAWAY every few streams can refuse a re-sent
+   * stream again, so a few are allowed for those, within {@code timeouts.total}. A request the
+   * server may have processed is never re-sent, whatever this number.
    */
   public static final int MAX_SAFE_RETRIES = 3;
+
+  /**
+   * Of those, how many may follow a connection that died before the request left (a stale pooled
+   * HTTP/1.1 connection the server had just closed, an HTTP/2 connection that closed or did not
+   * answer a PING): one, as issue 5 specifies. The re-send goes to another connection; when that
+   * dies too, the host is likely failing, and the call ends with an exception saying that nothing
+   * was processed, so the caller's own retry policy decides.
+   */
+  public static final int MAX_DEAD_CONNECTION_RESENDS = 1;
 
   final LeaseSource leases;
   final Ticker ticker;
@@ -146,13 +155,14 @@ public final class HttpEngine {
     RealCall call =
         new RealCall(
             this, request, origin, target, l, callIds.incrementAndGet(), now, total, streaming);
+    CallFuture<Object> f = call.future();
     if (closed) {
-      call.future.completeExceptionally(new PoolClosedException(origin, "the pool is closed"));
-      return call.future;
+      f.completeExceptionally(new PoolClosedException(origin, "the pool is closed"));
+      return f;
     }
     inFlight.incrementAndGet();
     call.start();
-    return call.future;
+    return f;
   }
 
   private static Object await(CallFuture<Object> f) {
@@ -219,6 +229,15 @@ public final class HttpEngine {
       drained.complete(null);
     }
     return drained;
+  }
+
+  /**
+   * One listener telling {@code first} and then {@code second} every event, each failure isolated;
+   * {@code first} alone when {@code second} is null or {@link EventListener#NONE} (and the other
+   * way round), so that no listener still costs nothing.
+   */
+  public static EventListener combine(EventListener first, @Nullable EventListener second) {
+    return Listeners.both(first, second);
   }
 
   /** Composes the pool's and a call's listener. */

@@ -1,5 +1,6 @@
 package dev.llmpool.http.internal;
 
+import dev.llmpool.CallCancelledException;
 import dev.llmpool.ConnectionLostException;
 import dev.llmpool.EventListener;
 import dev.llmpool.LlmPoolException;
@@ -35,8 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>At-most-once: a failed attempt is re-sent only if its exception says the request was not
  * processed ({@link LlmPoolException#requestMayHaveBeenProcessed()} false: never fully written to a
  * connection that died before answering, refused with REFUSED_STREAM, or above a GOAWAY's last
- * stream id), only for a lost connection or stream (never a timeout), and at most {@link
- * HttpEngine#MAX_SAFE_RETRIES} times. Every other failure ends the call.
+ * stream id), only for a lost connection or stream (never a timeout), at most {@link
+ * HttpEngine#MAX_SAFE_RETRIES} times, and at most once after a connection that died (see {@link
+ * #retryable}). Every other failure ends the call.
  *
  * <p>Threading: the call is started on the caller's thread; its callbacks run on the event loop of
  * the connection of the current attempt, or on the thread that completes the pool's acquire. One
@@ -46,6 +48,9 @@ import org.slf4j.LoggerFactory;
 final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, Throwable> {
   private static final Logger log = LoggerFactory.getLogger(RealCall.class);
   private static final byte[] EMPTY = new byte[0];
+
+  /** The most allocated for a response body before its bytes arrive. */
+  static final int INITIAL_BODY_BUFFER = 64 * 1024;
 
   private final HttpEngine engine;
   private final HttpRequest request;
@@ -58,9 +63,19 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   private final long totalDeadlineNanos;
   private final Duration totalLimit;
   private final boolean streaming;
-  final CallFuture<Object> future;
+
+  /**
+   * The caller's future, until the call hands it its result. Dropped once a streamed response is
+   * delivered: that response is then reachable only from the caller, so that an unclosed one the
+   * caller forgets can be collected and its lease reclaimed (see {@link StreamHandle}).
+   */
+  private @Nullable CallFuture<Object> future;
 
   private int attempt = 1;
+
+  /** Re-sends made because a connection died before the request left (at most one). */
+  private int deadConnectionResends;
+
   private volatile @Nullable CompletableFuture<Lease> acquiring;
   private @Nullable Lease lease;
   private @Nullable NettyConnection leasedConnection;
@@ -97,6 +112,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     this.totalDeadlineNanos = startNanos + totalLimit.toNanos();
     this.streaming = streaming;
     this.future = new CallFuture<>(this);
+  }
+
+  /** The future the engine returns to the caller; taken right after construction. */
+  CallFuture<Object> future() {
+    return java.util.Objects.requireNonNull(future, "future already handed over");
   }
 
   // ---- CallInfo / CallContext ----
@@ -168,7 +188,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
 
   void start() {
     if (listening) {
-      safe(() -> listener.callStart(this));
+      try {
+        listener.callStart(this);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     acquire();
   }
@@ -229,7 +253,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     lease = l;
     leasedConnection = conn;
     if (listening) {
-      safe(() -> listener.connectionAcquired(this, conn, l.reused(), l.waitedNanos()));
+      try {
+        listener.connectionAcquired(this, conn, l.reused(), l.waitedNanos());
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     status = 0;
     acc = EMPTY;
@@ -243,11 +271,16 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   @Override
   protected void onRequestWritten(long bodyBytes) {
     if (listening) {
-      safe(
-          () -> {
-            listener.requestHeadersEnd(this);
-            listener.requestBodyEnd(this, bodyBytes);
-          });
+      try {
+        listener.requestHeadersEnd(this);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
+      try {
+        listener.requestBodyEnd(this, bodyBytes);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
   }
 
@@ -257,12 +290,26 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     this.http2 = http2;
     this.responseHeaders = HttpAccess.get().headers(headers);
     if (listening) {
-      safe(() -> listener.responseHeadersEnd(this, status));
+      try {
+        listener.responseHeadersEnd(this, status);
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     if (streaming) {
       StreamBody s = new StreamBody(this, engine, status, responseHeaders, version());
       stream = s;
-      if (!future.complete(s)) {
+      StreamHandle h = new StreamHandle(s);
+      Lease l = lease;
+      if (l != null) {
+        // From now on the caller owns the exchange: if it drops the response unclosed, the pool
+        // reclaims the lease when the handle is collected, and closing the body abandons the
+        // exchange (resets the HTTP/2 stream, closes the HTTP/1.1 connection with unread bytes).
+        l.trackOwner(h, s::close);
+      }
+      CallFuture<Object> f = future;
+      future = null;
+      if (f == null || !f.complete(h)) {
         // The caller gave up (cancelled) before the head arrived.
         s.close();
       }
@@ -274,7 +321,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       return;
     }
     if (expected > 0) {
-      acc = new byte[(int) expected];
+      // The announced length is the server's word, not bytes in hand: reserve at most a chunk
+      // now and grow as the body arrives, so that a server announcing large bodies and sending
+      // none cannot hold maxResponseBodySize per call.
+      acc = new byte[(int) Math.min(expected, INITIAL_BODY_BUFFER)];
     }
   }
 
@@ -296,10 +346,12 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
         return;
       }
       if (total > acc.length) {
-        acc =
-            Arrays.copyOf(
-                acc,
-                (int) Math.min(Math.max(total, acc.length * 2L + 8192), Integer.MAX_VALUE - 8));
+        long want = Math.max(total, acc.length * 2L + 8192);
+        long expected = responseContentLength();
+        if (expected >= total) {
+          want = Math.min(want, expected); // never beyond the announced length
+        }
+        acc = Arrays.copyOf(acc, (int) Math.min(want, Integer.MAX_VALUE - 8));
       }
       data.readBytes(acc, accLength, n);
       accLength += n;
@@ -326,11 +378,18 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   @Override
   protected void onEnd(@Nullable LlmPoolException failure, boolean reusable) {
     if (pendingFailure != null) {
-      failure = pendingFailure;
+      failure = pendingFailure; // the call itself abandoned the exchange (body too large)
+    } else if (failure != null && isCancelled() && !(failure instanceof CallCancelledException)) {
+      // The transport ends an abandoned exchange as lost; to the caller and the listener it is a
+      // cancellation (metrics must not count it as a network failure).
+      failure = cancelled(failure.phase(), failure.requestMayHaveBeenProcessed());
     }
     if (failure == null && listening) {
-      long bytes = responseBodyReceived();
-      safe(() -> listener.responseBodyEnd(this, bytes));
+      try {
+        listener.responseBodyEnd(this, responseBodyReceived());
+      } catch (RuntimeException e) {
+        listenerFailed(e);
+      }
     }
     Lease l = lease;
     NettyConnection conn = leasedConnection;
@@ -338,12 +397,16 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     leasedConnection = null;
     if (l != null) {
       if (reusable) {
-        l.release();
+        l.release(attemptEndNanos()); // spares the pool a clock read
       } else {
         l.discard();
       }
       if (listening && conn != null) {
-        safe(() -> listener.connectionReleased(this, conn));
+        try {
+          listener.connectionReleased(this, conn);
+        } catch (RuntimeException e) {
+          listenerFailed(e);
+        }
       }
     }
     if (failure == null) {
@@ -351,13 +414,17 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
       return;
     }
     if (!isCancelled() && retryable(failure)) {
+      if (!attemptRefused()) {
+        deadConnectionResends++;
+      }
       attempt++;
       String reason = failure.getMessage();
       if (listening) {
-        int a = attempt;
-        safe(
-            () ->
-                listener.retry(this, reason == null ? "not processed" : reason, Duration.ZERO, a));
+        try {
+          listener.retry(this, reason == null ? "not processed" : reason, Duration.ZERO, attempt);
+        } catch (RuntimeException e) {
+          listenerFailed(e);
+        }
       }
       log.debug("call {} to {}: re-sending (attempt {}): {}", id, origin, attempt, reason);
       acquire();
@@ -366,12 +433,19 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     finishFailed(failure);
   }
 
+  /**
+   * The re-send rule (docs/http.md, "Safe retry"): only a lost connection or stream the server
+   * provably did not process; at most {@link HttpEngine#MAX_SAFE_RETRIES} re-sends in all, of which
+   * at most {@link HttpEngine#MAX_DEAD_CONNECTION_RESENDS} after a connection that died before the
+   * request left; within {@code timeouts.total}.
+   */
   private boolean retryable(LlmPoolException failure) {
     return !failure.requestMayHaveBeenProcessed()
         && request.resendIfUnprocessed()
         && failure instanceof ConnectionLostException
         && !responseHeadDelivered()
         && attempt <= HttpEngine.MAX_SAFE_RETRIES
+        && (attemptRefused() || deadConnectionResends < HttpEngine.MAX_DEAD_CONNECTION_RESENDS)
         && totalDeadlineNanos - engine.ticker.nanoTime() > 0;
   }
 
@@ -382,8 +456,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (s != null) {
       s.complete();
     } else {
-      future.complete(
-          HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
+      CallFuture<Object> f = future;
+      if (f != null) {
+        f.complete(HttpAccess.get().response(status, responseHeaders, version(), acc, accLength));
+      }
     }
   }
 
@@ -393,7 +469,10 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     if (s != null) {
       s.fail(failure);
     } else {
-      future.completeExceptionally(failure);
+      CallFuture<Object> f = future;
+      if (f != null) {
+        f.completeExceptionally(failure);
+      }
     }
   }
 
@@ -403,10 +482,14 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     }
     finished = true;
     if (listening) {
-      if (failure == null) {
-        safe(() -> listener.callEnd(this));
-      } else {
-        safe(() -> listener.callFailed(this, failure));
+      try {
+        if (failure == null) {
+          listener.callEnd(this);
+        } else {
+          listener.callFailed(this, failure);
+        }
+      } catch (RuntimeException e) {
+        listenerFailed(e);
       }
     }
     engine.callEnded();
@@ -431,7 +514,7 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
   }
 
   LlmPoolException cancelled(Phase phase, boolean processed) {
-    return new LlmPoolException(phase, origin, "the call was cancelled", processed, null);
+    return new CallCancelledException(phase, origin, processed);
   }
 
   private LlmPoolException totalTimeout(boolean processed) {
@@ -466,11 +549,11 @@ final class RealCall extends Exchange implements CallContext, BiConsumer<Lease, 
     return t;
   }
 
-  private static void safe(Runnable event) {
-    try {
-      event.run();
-    } catch (RuntimeException e) {
-      log.warn("event listener threw; ignored", e);
-    }
+  /**
+   * A listener threw: logged and ignored. Events are emitted inline (no lambda per event), so that
+   * even a listener costs no allocation on the call's path.
+   */
+  private static void listenerFailed(RuntimeException e) {
+    log.warn("event listener threw; ignored", e);
   }
 }

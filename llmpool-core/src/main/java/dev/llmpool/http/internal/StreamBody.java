@@ -9,6 +9,7 @@ import dev.llmpool.http.StreamingResponse;
 import dev.llmpool.transport.NettyTransport;
 import io.netty.buffer.ByteBuf;
 import java.io.InputStream;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -17,6 +18,7 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -54,6 +56,10 @@ final class StreamBody implements StreamingResponse {
   private long demand;
   private boolean terminalSent;
   private @Nullable CompletableFuture<@Nullable ByteBuffer> pendingPull;
+
+  /** The caller's handle while a subscriber consumes the body (keeps it reachable). */
+  @SuppressWarnings({"unused", "FieldCanBeLocal"})
+  private @Nullable Object subscribedOwner;
 
   private final AtomicInteger drainWip = new AtomicInteger();
 
@@ -169,6 +175,25 @@ final class StreamBody implements StreamingResponse {
 
   // ---- Asynchronous pulls ----
 
+  /**
+   * {@link #nextChunkAsync()} for the caller's handle {@code owner}, kept reachable while the pull
+   * is pending: a caller waiting on the pull is still using the response.
+   */
+  CompletableFuture<@Nullable ByteBuffer> nextChunkAsync(Object owner) {
+    CompletableFuture<@Nullable ByteBuffer> f = nextChunkAsync();
+    if (!f.isDone()) {
+      // The pending future is held by this body; its dependent holds the owner until it completes.
+      var unused = f.whenComplete(new Pin(owner));
+    }
+    return f;
+  }
+
+  /** A stage's action that only holds {@code owner}: strongly reachable while it is pending. */
+  private record Pin(Object owner) implements BiConsumer<Object, Object> {
+    @Override
+    public void accept(Object value, Object error) {}
+  }
+
   @Override
   public CompletableFuture<@Nullable ByteBuffer> nextChunkAsync() {
     CompletableFuture<@Nullable ByteBuffer> f = new CompletableFuture<>();
@@ -210,36 +235,54 @@ final class StreamBody implements StreamingResponse {
 
   @Override
   public CompletableFuture<byte[]> readAllAsync(long maxBytes) {
+    return readAllAsync(maxBytes, this);
+  }
+
+  /** {@link #readAllAsync(long)}, keeping the caller's handle {@code owner} reachable meanwhile. */
+  CompletableFuture<byte[]> readAllAsync(long maxBytes, Object owner) {
     CompletableFuture<byte[]> result = new CompletableFuture<>();
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    pullInto(out, maxBytes, result);
+    pullInto(out, maxBytes, result, owner);
     return result;
   }
 
   private void pullInto(
-      java.io.ByteArrayOutputStream out, long maxBytes, CompletableFuture<byte[]> result) {
+      java.io.ByteArrayOutputStream out,
+      long maxBytes,
+      CompletableFuture<byte[]> result,
+      Object owner) {
     var unused =
-        nextChunkAsync()
+        nextChunkAsync(owner)
             .whenComplete(
                 (chunk, error) -> {
-                  if (error != null) {
-                    result.completeExceptionally(error);
-                  } else if (chunk == null) {
-                    result.complete(out.toByteArray());
-                  } else if (out.size() + (long) chunk.remaining() > maxBytes) {
-                    close();
-                    result.completeExceptionally(
-                        new ResponseTooLargeException(
-                            call.origin(),
-                            "response body exceeds " + maxBytes + " bytes",
-                            maxBytes,
-                            null));
-                  } else {
-                    out.write(
-                        chunk.array(), chunk.arrayOffset() + chunk.position(), chunk.remaining());
-                    pullInto(out, maxBytes, result);
+                  try {
+                    readAllStep(out, maxBytes, result, owner, chunk, error);
+                  } finally {
+                    Reference.reachabilityFence(owner); // until the next pull pins it
                   }
                 });
+  }
+
+  private void readAllStep(
+      java.io.ByteArrayOutputStream out,
+      long maxBytes,
+      CompletableFuture<byte[]> result,
+      Object owner,
+      @Nullable ByteBuffer chunk,
+      @Nullable Throwable error) {
+    if (error != null) {
+      result.completeExceptionally(error);
+    } else if (chunk == null) {
+      result.complete(out.toByteArray());
+    } else if (out.size() + (long) chunk.remaining() > maxBytes) {
+      close();
+      result.completeExceptionally(
+          new ResponseTooLargeException(
+              call.origin(), "response body exceeds " + maxBytes + " bytes", maxBytes, null));
+    } else {
+      out.write(chunk.array(), chunk.arrayOffset() + chunk.position(), chunk.remaining());
+      pullInto(out, maxBytes, result, owner);
+    }
   }
 
   // ---- Blocking reads ----
@@ -455,10 +498,18 @@ final class StreamBody implements StreamingResponse {
 
   @Override
   public Flow.Publisher<ByteBuffer> publisher() {
-    return this::subscribe;
+    return publisher(this);
   }
 
-  private void subscribe(Flow.Subscriber<? super ByteBuffer> s) {
+  /**
+   * {@link #publisher()}, keeping the caller's handle {@code owner} reachable from this body while
+   * a subscriber consumes it: the subscriber, not the handle, is then what the caller holds.
+   */
+  Flow.Publisher<ByteBuffer> publisher(Object owner) {
+    return s -> subscribe(s, owner);
+  }
+
+  private void subscribe(Flow.Subscriber<? super ByteBuffer> s, Object owner) {
     java.util.Objects.requireNonNull(s, "subscriber");
     boolean ok;
     lock.lock();
@@ -467,6 +518,7 @@ final class StreamBody implements StreamingResponse {
       if (ok) {
         mode = PUBLISHER;
         subscriber = s;
+        subscribedOwner = owner;
       }
     } finally {
       lock.unlock();

@@ -114,8 +114,11 @@ public final class ChatEndpoint {
   private static void checkKey(String key) {
     for (int i = 0; i < key.length(); i++) {
       char c = key.charAt(i);
-      if (c == '\r' || c == '\n' || c == 0) {
-        throw new IllegalArgumentException("the API key holds CR, LF or NUL");
+      // The rule of HTTP field values (RFC 9110 §5.5): no control character but HTAB, nothing past
+      // ISO-8859-1. The message gives the index only: never the key.
+      if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
+        throw new IllegalArgumentException(
+            "the API key holds a control or non-Latin-1 character at index " + i);
       }
     }
   }

@@ -95,7 +95,7 @@ class ChatEndpointTest {
     assertThatThrownBy(() -> ChatEndpoint.anthropic("/relative", "k"))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> ChatEndpoint.openAi("https://h/v1", "bad\nkey", OpenAiAuth.AUTO, true))
-        .hasMessageContaining("CR, LF");
+        .hasMessageContaining("control");
   }
 
   @Test
@@ -104,6 +104,20 @@ class ChatEndpointTest {
         ChatEndpoint.openAi("https://api.openai.com/v1", "sk-abcdef", OpenAiAuth.AUTO, true);
     assertThat(e.redactor().redact("x Bearer sk-abcdef y sk-abcdef"))
         .isEqualTo("x [redacted] y [redacted]");
+  }
+
+  @Test
+  void aKeyWithAControlCharacterIsRefusedWithoutEchoingIt() {
+    for (String bad : new String[] {"sk-secret\r\nx: 1", "sk-secret\u0001", "sk-secret\u007f"}) {
+      assertThatThrownBy(() -> ChatEndpoint.anthropic("https://api.anthropic.com", bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("index 9")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("sk-secret"));
+      assertThatThrownBy(
+              () -> ChatEndpoint.openAi("https://api.openai.com/v1", bad, OpenAiAuth.AUTO, true))
+          .isInstanceOf(IllegalArgumentException.class)
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("sk-secret"));
+    }
   }
 
   private static String url(ChatEndpoint e) {
