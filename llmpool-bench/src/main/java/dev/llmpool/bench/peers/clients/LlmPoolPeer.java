@@ -104,6 +104,7 @@ public final class LlmPoolPeer implements PeerClientFactory {
      * The target as an application writes it: a constant path relative to the base URL (the harness
      * sends one URI per cell, so the last one is remembered), absolute for other origins.
      */
+    @SuppressWarnings("ReferenceEquality") // the same instance, the cheap check; a miss recomputes
     private String target(URI uri) {
       Target2 last = lastTarget;
       if (last != null && last.uri == uri) {
@@ -117,30 +118,32 @@ public final class LlmPoolPeer implements PeerClientFactory {
 
     @Override
     public void post(URI uri, Outcome outcome) {
-      pool.sendAsync(HttpRequest.post(target(uri)).json(chatBody).build())
-          .whenComplete(
-              (r, e) -> {
-                if (e != null) {
-                  outcome.failed(e);
-                } else {
-                  // The whole body is in the response's array; body() would copy it again.
-                  outcome.completed(r.status(), r.bodyLength());
-                }
-              });
+      var unused =
+          pool.sendAsync(HttpRequest.post(target(uri)).json(chatBody).build())
+              .whenComplete(
+                  (r, e) -> {
+                    if (e != null) {
+                      outcome.failed(e);
+                    } else {
+                      // The whole body is in the response's array; body() would copy it again.
+                      outcome.completed(r.status(), r.bodyLength());
+                    }
+                  });
     }
 
     @Override
     public void stream(URI uri, StreamSink sink) {
-      pool.streamAsync(HttpRequest.post(target(uri)).json(streamBody).build())
-          .whenComplete(
-              (r, e) -> {
-                if (e != null) {
-                  sink.failed(e);
-                  return;
-                }
-                sink.started(r.status());
-                r.publisher().subscribe(new Reader(r, sink));
-              });
+      var unused =
+          pool.streamAsync(HttpRequest.post(target(uri)).json(streamBody).build())
+              .whenComplete(
+                  (r, e) -> {
+                    if (e != null) {
+                      sink.failed(e);
+                      return;
+                    }
+                    sink.started(r.status());
+                    r.publisher().subscribe(new Reader(r, sink));
+                  });
     }
 
     @Override
