@@ -78,6 +78,18 @@ public interface StreamingResponse extends AutoCloseable {
   InputStream bodyStream();
 
   /**
+   * The body as an {@link InputStream} with java.io's failure contract, for code that reads HTTP
+   * bodies the way it reads OkHttp's or the JDK client's (the SDK integrations use it): a failed or
+   * closed body throws {@link java.io.IOException} whose cause is llmpool's exception. {@code
+   * close()} may come from another thread and then ends a blocked read; it reads a short remainder
+   * (at most 64 pieces, for at most 100 ms) so that an almost finished exchange keeps its
+   * connection, then closes this response.
+   */
+  default InputStream bodyIoStream() {
+    return new dev.llmpool.http.internal.IoBodyStream(this);
+  }
+
+  /**
    * The body as a reactive stream, for asynchronous readers (an alternative to {@link
    * #nextChunkAsync()}): one subscriber; each {@code request(n)} lets {@code n} more pieces be
    * delivered. Pieces are delivered on llmpool's I/O threads or the requesting thread: {@code

@@ -208,7 +208,7 @@ public final class LlmPoolHttpClient implements HttpClient {
   private void parseWith(
       ServerSentEventParser parser, StreamingResponse response, ServerSentEventListener listener) {
     quietly(() -> listener.onOpen(opened(response)));
-    try (InputStream body = new BodyInputStream(response)) {
+    try (InputStream body = response.bodyIoStream()) {
       parser.parse(body, listener);
       quietly(listener::onClose);
     } catch (IOException | RuntimeException e) {

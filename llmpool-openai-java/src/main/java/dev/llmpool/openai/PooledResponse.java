@@ -4,7 +4,9 @@ import com.openai.core.http.Headers;
 import com.openai.core.http.HttpResponse;
 import dev.llmpool.http.HttpHeaders;
 import dev.llmpool.http.StreamingResponse;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 
 /**
  * The SDK's view of an llmpool response: status and headers at once, the body streamed as it
@@ -14,12 +16,12 @@ import java.io.InputStream;
 final class PooledResponse implements HttpResponse {
   private final StreamingResponse response;
   private final Headers headers;
-  private final BodyInputStream body;
+  private final InputStream body;
 
   PooledResponse(StreamingResponse response) {
     this.response = response;
     this.headers = toSdk(response.headers());
-    this.body = new BodyInputStream(response);
+    this.body = response.bodyIoStream();
   }
 
   private static Headers toSdk(HttpHeaders h) {
@@ -47,7 +49,11 @@ final class PooledResponse implements HttpResponse {
 
   @Override
   public void close() {
-    body.close();
+    try {
+      body.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // never: it only closes the response
+    }
   }
 
   @Override

@@ -1,4 +1,4 @@
-package dev.llmpool.anthropic;
+package dev.llmpool.http.internal;
 
 import dev.llmpool.LlmPoolException;
 import dev.llmpool.http.StreamingResponse;
@@ -13,14 +13,15 @@ import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A streamed response body as the SDK reads it: bytes as they arrive, and the {@link IOException}
- * an HTTP client's body throws (with llmpool's exception as its cause) when the body fails or the
- * response was closed, so that the SDK wraps it as it wraps OkHttp's.
+ * A streamed response body as java.io readers (the OpenAI and Anthropic SDKs, LangChain4j) read an
+ * HTTP client's body: bytes as they arrive, and the {@link IOException} such a body throws (with
+ * llmpool's exception as its cause) when the body fails or the response was closed, so that they
+ * handle it as they handle OkHttp's or the JDK's. Behind {@link StreamingResponse#bodyIoStream()}.
  *
  * <p>Threading: read by one thread at a time (the SDK's reader); {@link #close()} may come from
  * another thread, and then ends a blocked read.
  */
-final class BodyInputStream extends InputStream {
+public final class IoBodyStream extends InputStream {
   /** Pieces at most drained on close, so that a finished exchange keeps its connection. */
   private static final int MAX_DRAIN_PIECES = 64;
 
@@ -30,7 +31,8 @@ final class BodyInputStream extends InputStream {
   private final StreamingResponse response;
   private volatile boolean closed;
 
-  BodyInputStream(StreamingResponse response) {
+  /** Reads {@code response}'s body; closing this closes the response. */
+  public IoBodyStream(StreamingResponse response) {
     this.response = response;
   }
 
