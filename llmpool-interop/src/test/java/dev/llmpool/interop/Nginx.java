@@ -103,10 +103,12 @@ final class Nginx implements AutoCloseable {
 
   final Path dir;
   final Config config;
-  final int h1Port;
-  final int h2cPort;
-  final int tlsPort;
-  final int tlsHttp1Port;
+  // Chosen free just before nginx binds them; re-chosen if another socket took one meanwhile (the
+  // suite's own clients use ephemeral ports too). Written only in the constructor.
+  int h1Port;
+  int h2cPort;
+  int tlsPort;
+  int tlsHttp1Port;
   private final Path conf;
   private final String binary;
   private final Proc master;
@@ -116,13 +118,27 @@ final class Nginx implements AutoCloseable {
     this.dir = dir;
     this.config = config;
     InetAddress addr = InetAddress.getByName(config.host);
-    this.h1Port = freePort(addr);
-    this.h2cPort = freePort(addr);
-    this.tlsPort = freePort(addr);
-    this.tlsHttp1Port = freePort(addr);
     this.conf = dir.resolve("nginx.conf");
-    Files.writeString(conf, render(), StandardCharsets.UTF_8);
-    this.master = launch();
+    Proc started = null;
+    for (int attempt = 1; started == null; attempt++) {
+      this.h1Port = freePort(addr);
+      this.h2cPort = freePort(addr);
+      this.tlsPort = freePort(addr);
+      this.tlsHttp1Port = freePort(addr);
+      Files.writeString(conf, render(), StandardCharsets.UTF_8);
+      try {
+        started = launch();
+      } catch (AssertionError e) {
+        Path log = dir.resolve("error.log");
+        boolean portTaken =
+            Files.exists(log)
+                && Files.readString(log, StandardCharsets.UTF_8).contains("Address already in use");
+        if (!portTaken || attempt == 3) {
+          throw e;
+        }
+      }
+    }
+    this.master = started;
   }
 
   /** Starts nginx with {@code config}; skips the calling test when nginx is not available. */
