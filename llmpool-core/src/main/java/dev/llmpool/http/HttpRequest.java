@@ -292,6 +292,18 @@ public final class HttpRequest {
       return this;
     }
 
+    /**
+     * The body without a copy: llmpool keeps {@code bytes} and sends them as they are whenever the
+     * request is sent (also on a safe re-send), so the caller must not change the array afterwards.
+     * For a body serialised for this request alone, such as a large prompt, where {@link
+     * #body(byte[], String)}'s defensive copy would only cost memory.
+     */
+    public Builder bodyWithoutCopy(byte[] bytes, String contentType) {
+      this.body = Objects.requireNonNull(bytes, "body");
+      this.contentType = HttpHeaders.checkValue("content-type", contentType);
+      return this;
+    }
+
     /** A text body, encoded as UTF-8. */
     public Builder body(String text, String contentType) {
       this.body = Objects.requireNonNull(text, "body").getBytes(StandardCharsets.UTF_8);

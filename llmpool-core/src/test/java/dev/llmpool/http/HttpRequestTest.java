@@ -29,6 +29,18 @@ class HttpRequestTest {
   }
 
   @Test
+  void aBodyGivenWithoutCopyIsTheCallersArrayAsItIsWhenSent() {
+    byte[] body = "{\"a\":1}".getBytes(StandardCharsets.UTF_8);
+    HttpRequest r = HttpRequest.post("/v1/x").bodyWithoutCopy(body, "application/json").build();
+    assertThat(r.bodyLength()).isEqualTo(body.length);
+    assertThat(r.contentType()).isEqualTo("application/json");
+    body[0] = 'X'; // the contract says not to; this shows why: no copy was taken
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo("X\"a\":1}");
+    assertThatThrownBy(() -> HttpRequest.post("/").bodyWithoutCopy(body, "a\nb"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void headersLlmpoolManagesAreRefused() {
     for (String name : new String[] {"Host", "Content-Length", "Transfer-Encoding", "Connection"}) {
       assertThatThrownBy(() -> HttpRequest.get("/").header(name, "x"))

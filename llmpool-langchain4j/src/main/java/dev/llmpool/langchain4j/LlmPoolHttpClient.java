@@ -346,9 +346,11 @@ public final class LlmPoolHttpClient implements HttpClient {
     Map<String, FormDataFile> files = request.formDataFiles();
     if ((fields != null && !fields.isEmpty()) || (files != null && !files.isEmpty())) {
       String boundary = "llmpool-" + UUID.randomUUID();
-      b.body(multipart(boundary, fields, files), "multipart/form-data; boundary=" + boundary);
+      b.bodyWithoutCopy(
+          multipart(boundary, fields, files), "multipart/form-data; boundary=" + boundary);
     } else if (request.body() != null) {
-      b.body(
+      // Fresh arrays nobody else holds, here and above: no second copy.
+      b.bodyWithoutCopy(
           request.body().getBytes(StandardCharsets.UTF_8),
           contentType != null ? contentType : "application/json");
     }

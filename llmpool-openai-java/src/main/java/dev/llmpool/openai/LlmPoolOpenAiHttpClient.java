@@ -216,7 +216,8 @@ public final class LlmPoolOpenAiHttpClient implements HttpClient {
             new ByteArrayOutputStream(length > 0 && length < (1 << 24) ? (int) length : 8192);
         body.writeTo(out);
         String type = body.contentType();
-        b.body(out.toByteArray(), type != null ? type : "application/octet-stream");
+        // A fresh array nobody else holds: no second copy.
+        b.bodyWithoutCopy(out.toByteArray(), type != null ? type : "application/octet-stream");
         if (!body.repeatable()) {
           // The SDK says this body cannot be sent twice: neither llmpool nor the SDK re-sends it.
           b.resendIfUnprocessed(false);

@@ -22,6 +22,7 @@ import org.jspecify.annotations.Nullable;
  * call is a new {@link HttpRequest} with a relative target and a JSON body.
  */
 public final class LlmPoolPeer implements PeerClientFactory {
+  private static final String JSON = "application/json";
 
   @Override
   public String name() {
@@ -57,7 +58,7 @@ public final class LlmPoolPeer implements PeerClientFactory {
             + " (netty-tcnative on the bench's class path) and epoll, llmpool's defaults when"
             + " present; default I/O threads",
         "baseUrl(the listener), bearerToken(…), defaultHeader(x-bench-cell, …); each call"
-            + " HttpRequest.post(path).json(body); the answer is read whole into the"
+            + " HttpRequest.post(path).bodyWithoutCopy(body, JSON) (the fixed body is never changed, as the other adapters send theirs without a copy); the answer is read whole into the"
             + " HttpResponse's byte[] (its length taken with bodyLength(), not copied by body())");
   }
 
@@ -119,7 +120,7 @@ public final class LlmPoolPeer implements PeerClientFactory {
     @Override
     public void post(URI uri, Outcome outcome) {
       var unused =
-          pool.sendAsync(HttpRequest.post(target(uri)).json(chatBody).build())
+          pool.sendAsync(HttpRequest.post(target(uri)).bodyWithoutCopy(chatBody, JSON).build())
               .whenComplete(
                   (r, e) -> {
                     if (e != null) {
@@ -134,7 +135,7 @@ public final class LlmPoolPeer implements PeerClientFactory {
     @Override
     public void stream(URI uri, StreamSink sink) {
       var unused =
-          pool.streamAsync(HttpRequest.post(target(uri)).json(streamBody).build())
+          pool.streamAsync(HttpRequest.post(target(uri)).bodyWithoutCopy(streamBody, JSON).build())
               .whenComplete(
                   (r, e) -> {
                     if (e != null) {
