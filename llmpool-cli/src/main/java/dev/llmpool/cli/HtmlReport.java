@@ -400,26 +400,33 @@ final class HtmlReport {
     return chart;
   }
 
-  private static CategoryChart agentRequests(DemoResults r) {
+  /** A bar chart per strategy, two series, each bar labelled with its value in black. */
+  private static CategoryChart labelledBars(
+      String title, String yTitle, String valuePattern, String yAxisPattern) {
     CategoryChart chart =
         new CategoryChartBuilder()
             .width(WIDTH)
             .height(HEIGHT)
-            .title("Time per agent request")
+            .title(title)
             .xAxisTitle("strategy")
-            .yAxisTitle("seconds")
+            .yAxisTitle(yTitle)
             .build();
     style(chart.getStyler());
     chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
     chart.getStyler().setLabelsVisible(true);
     chart.getStyler().setLabelsFont(BASE.deriveFont(12f));
-    chart.getStyler().setYAxisDecimalPattern("0.0");
-    chart.getStyler().setDecimalPattern("0.00");
+    chart.getStyler().setDecimalPattern(valuePattern);
+    chart.getStyler().setYAxisDecimalPattern(yAxisPattern);
     chart
         .getStyler()
         .setSeriesColors(new Color[] {new Color(0x6B, 0xAE, 0xD6), new Color(0xC6, 0xDB, 0xEF)});
     chart.getStyler().setLabelsFontColorAutomaticEnabled(false);
     chart.getStyler().setLabelsFontColor(Color.BLACK);
+    return chart;
+  }
+
+  private static CategoryChart agentRequests(DemoResults r) {
+    CategoryChart chart = labelledBars("Time per agent request", "seconds", "0.00", "0.0");
     List<String> names = new ArrayList<>();
     List<Double> p50 = new ArrayList<>();
     List<Double> p99 = new ArrayList<>();
@@ -434,25 +441,7 @@ final class HtmlReport {
   }
 
   private static CategoryChart connections(DemoResults r) {
-    CategoryChart chart =
-        new CategoryChartBuilder()
-            .width(WIDTH)
-            .height(HEIGHT)
-            .title("Connections opened")
-            .xAxisTitle("strategy")
-            .yAxisTitle("count")
-            .build();
-    style(chart.getStyler());
-    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
-    chart.getStyler().setLabelsVisible(true);
-    chart.getStyler().setLabelsFont(BASE.deriveFont(12f));
-    chart.getStyler().setDecimalPattern("#,##0");
-    chart.getStyler().setYAxisDecimalPattern("#,##0");
-    chart
-        .getStyler()
-        .setSeriesColors(new Color[] {new Color(0x6B, 0xAE, 0xD6), new Color(0xC6, 0xDB, 0xEF)});
-    chart.getStyler().setLabelsFontColorAutomaticEnabled(false);
-    chart.getStyler().setLabelsFontColor(Color.BLACK);
+    CategoryChart chart = labelledBars("Connections opened", "count", "#,##0", "#,##0");
     List<String> names = new ArrayList<>();
     List<Long> opened = new ArrayList<>();
     List<Long> tls = new ArrayList<>();
