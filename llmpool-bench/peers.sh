@@ -33,6 +33,7 @@ H2LOAD=yes
 BUILD=yes
 PUBLISH=no
 KEEP=no
+PIN=yes
 LABEL="full run"
 OUT=""
 HOST=127.0.0.1
@@ -67,6 +68,9 @@ Options (defaults in brackets):
   --label=TEXT            how the results call this run ["full run"; --quick: "smoke run"]
   --publish               write the results into docs/benchmarks.md and the charts into docs/
   --keep                  keep nginx's temporary directory (config, logs)
+  --no-pin                let the scheduler place nginx and the clients (by default nginx runs on CPU 0
+                          and every client JVM and h2load on the other CPUs, so that each side has its
+                          own core and a cell's figures do not depend on where the scheduler put them)
 Environment: PEERS_JAVA (java binary), PEERS_JVM_FLAGS ["$JVM_FLAGS"], PEERS_*_PORT.
 EOF
 }
@@ -92,6 +96,7 @@ for arg in "$@"; do
     --label=*) LABEL="${arg#*=}" ;;
     --publish) PUBLISH=yes ;;
     --keep) KEEP=yes ;;
+    --no-pin) PIN=no ;;
     -h|--help) usage; exit 0 ;;
     *) echo "peers.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -160,7 +165,25 @@ sed -e "s#@DIR@#$WORK#g" -e "s#@HOST@#$HOST#g" -e "s#@H1_PORT@#$H1_PORT#g" \
 # 4. One nginx worker; the clients' 1,000 idle connections need the file limit raised.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "starting nginx $(nginx -v 2>&1 | sed 's#.*/##') on $HOST:$H1_PORT (HTTP/1.1), :$TLS_PORT (TLS 1.3, h2), :$H2C_PORT (h2c)"
-nginx -p "$WORK" -c "$WORK/nginx.conf" &
+CPUS=$(nproc --all)
+SERVER_CPUS="" CLIENT_CPUS="" PLACEMENT=""
+if [[ $PIN == yes && $CPUS -ge 2 ]] && command -v taskset >/dev/null; then
+  # Unpinned, nginx's cost per HTTP/2 request flipped between about 14 and 25+ µs from cell to
+  # cell with the scheduler's placement of its worker and the client's I/O thread (one core or
+  # two, contending for the same socket locks), whatever the client: runs did not repeat.
+  SERVER_CPUS=0 CLIENT_CPUS=1
+  ((CPUS > 2)) && CLIENT_CPUS="1-$((CPUS - 1))"
+  PLACEMENT="; nginx pinned to CPU 0, every client JVM and h2load to CPU $CLIENT_CPUS (taskset)"
+fi
+pinned() { # pinned CPUS COMMAND...: COMMAND on those CPUs when pinning, as is otherwise
+  local cpus=$1; shift
+  if [[ -n $cpus ]]; then taskset -c "$cpus" "$@"; else "$@"; fi
+}
+if [[ -n $SERVER_CPUS ]]; then # taskset execs nginx: $! is nginx's master
+  taskset -c "$SERVER_CPUS" nginx -p "$WORK" -c "$WORK/nginx.conf" &
+else
+  nginx -p "$WORK" -c "$WORK/nginx.conf" &
+fi
 NGINX_PID=$!
 for _ in $(seq 100); do # nginx writes its pid file once every listener is bound
   kill -0 "$NGINX_PID" 2>/dev/null || { echo "nginx did not start (a port in use? set PEERS_*_PORT)" >&2; exit 1; }
@@ -197,7 +220,7 @@ H2LOAD_BIN=""
 [[ $H2LOAD == yes ]] && H2LOAD_BIN="$(command -v h2load || true)"
 COMMAND="llmpool-bench/peers.sh${*:+ $*}"
 say "running: clients=$CLIENTS protocols=$PROTOCOLS concurrency=$CONCURRENCY phases=$PHASES"
-"$JAVA" -Djava.awt.headless=true -cp "$CP" dev.llmpool.bench.peers.PeerBench run \
+pinned "$CLIENT_CPUS" "$JAVA" -Djava.awt.headless=true -cp "$CP" dev.llmpool.bench.peers.PeerBench run \
   --dir="$WORK" --out="$OUT" --java="$JAVA" --classpath="$CP" --jvm-flags="$JVM_FLAGS" \
   --clients="$CLIENTS" --protocols="$PROTOCOLS" --concurrency="$CONCURRENCY" \
   --warmup="$WARMUP" --settle="$SETTLE" --measure="$MEASURE" \
@@ -208,7 +231,7 @@ say "running: clients=$CLIENTS protocols=$PROTOCOLS concurrency=$CONCURRENCY pha
   --ca="$WORK/cert.pem" --memory-base-port="$MEMORY_BASE_PORT" --memory-ports="$MEMORY_PORTS" \
   --nginx-master="$NGINX_PID" --clk-tck="$(getconf CLK_TCK)" --gap-ms="$GAP_MS" \
   --nginx-version="$(nginx -v 2>&1 | sed 's#.*: ##')" --h2load="$H2LOAD_BIN" \
-  --label="$LABEL" --command="$COMMAND"
+  --label="$LABEL" --command="$COMMAND" --cpus="$CPUS" --placement="$PLACEMENT"
 CPU_AFTER=$(worker_cpu)
 echo "nginx worker CPU over the whole run: $(((CPU_AFTER - CPU_BEFORE) * 1000 / $(getconf CLK_TCK))) ms" \
   "(per request: the 'nginx CPU µs/req' column)"

@@ -16,7 +16,6 @@ import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
 import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
 import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
 import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -167,8 +166,7 @@ final class H2Connection extends NettyConnection {
         new DefaultHttp2ConnectionDecoder(
             connection,
             encoder,
-            new DefaultHttp2FrameReader(
-                new DefaultHttp2HeadersDecoder(true, settings.maxResponseHeaderBytes)));
+            new DefaultHttp2FrameReader(ResponseHeaders.decoder(settings.maxResponseHeaderBytes)));
     Http2Settings initial =
         new Http2Settings()
             .pushEnabled(false)
@@ -338,6 +336,15 @@ final class H2Connection extends NettyConnection {
           .encoder()
           .writeData(c, streamId, Unpooled.wrappedBuffer(body), 0, true, c.newPromise())
           .addListener((ChannelFuture f) -> onBodyWritten(ex, streamId, f));
+      // DATA goes through the flow controller, which would hold it until the flush: the requests
+      // of one turn would leave as all their HEADERS, then all their DATA, and a server could
+      // start none of them before the last HEADERS. Queued now, each request's DATA follows its
+      // HEADERS; the flush still sends the turn's frames in one write.
+      try {
+        handler.encoder().flowController().writePendingBytes();
+      } catch (Http2Exception e) {
+        handler.onError(c, true, e);
+      }
     }
     flushSoon();
     if (!ex.ended) {
@@ -882,7 +889,7 @@ final class H2Connection extends NettyConnection {
           }
         }
         try {
-          ex.onResponseHead(status, toStrings(headers), true);
+          ex.onResponseHead(status, toStrings(ResponseHeaders.of(headers)), true);
         } catch (RuntimeException e) {
           log.warn("onResponseHead threw", e);
         }
@@ -1097,26 +1104,27 @@ final class H2Connection extends NettyConnection {
    * the same position is reused when it has the same characters: a response costs no new strings
    * but for the values that change. On the event loop.
    */
-  private String[] toStrings(Http2Headers headers) {
-    int pseudo = headers.status() != null ? 1 : 0;
-    String[] out = new String[Math.max(0, headers.size() - pseudo) * 2];
+  private String[] toStrings(ResponseHeaders headers) {
+    int fields = headers.size();
+    int regular = 0;
+    for (int i = 0; i < fields; i++) {
+      CharSequence name = headers.name(i);
+      if (name.length() == 0 || name.charAt(0) != ':') {
+        regular++;
+      }
+    }
+    String[] out = new String[regular * 2];
     String[] prev = lastResponseHeaders;
     int n = 0;
-    for (Map.Entry<CharSequence, CharSequence> e : headers) {
-      CharSequence name = e.getKey();
+    for (int i = 0; i < fields; i++) {
+      CharSequence name = headers.name(i);
       if (name.length() > 0 && name.charAt(0) == ':') {
         continue;
       }
-      if (n + 2 > out.length) {
-        out = java.util.Arrays.copyOf(out, n + 2);
-      }
       out[n] = reuse(prev, n, name);
       n++;
-      out[n] = reuse(prev, n, e.getValue());
+      out[n] = reuse(prev, n, headers.value(i));
       n++;
-    }
-    if (n != out.length) {
-      out = java.util.Arrays.copyOf(out, n);
     }
     lastResponseHeaders = out;
     return out;

@@ -5,6 +5,7 @@ import dev.llmpool.pool.Connection;
 import dev.llmpool.pool.ConnectionFactory;
 import dev.llmpool.pool.ConnectionListener;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -164,6 +165,10 @@ public final class NettyTransport implements ConnectionFactory, AutoCloseable {
             .channel(channelType)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.SO_KEEPALIVE, true)
+            // Netty 4.2's default (adaptive) allocator makes a new java.nio view of a buffer each
+            // time TLS or a socket write asks for one; the pooled allocator keeps one per buffer.
+            // Over TLS that is ~0.6 KB less garbage per request at concurrency 1 (peers.sh, h2).
+            .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) Math.min(Integer.MAX_VALUE, settings.timeouts.connect().toMillis()));

@@ -141,6 +141,32 @@ class H2ConnectionTest {
   }
 
   @Test
+  void requestsStartedInOneTurnLeaveEachWithItsBodyRightBehindItsHeaders() throws Exception {
+    server = new H2TestServer(100, s -> s.respond("ok"));
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    List<TestExchange> exs = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      exs.add(
+          new TestExchange(
+              "POST", "/" + i, ("body " + i).getBytes(StandardCharsets.UTF_8), Long.MAX_VALUE / 2));
+    }
+    // Started in one event-loop turn, as the calls that one read completes start theirs.
+    c.loop.execute(() -> exs.forEach(c::start));
+    for (TestExchange ex : exs) {
+      assertThat(await(ex).failure()).isNull();
+    }
+    // A server can start each request as soon as it has read it, not after the last HEADERS.
+    List<String> frames = List.copyOf(server.frames);
+    assertThat(frames).hasSize(8);
+    for (int i = 0; i < 8; i += 2) {
+      String stream = frames.get(i).substring("HEADERS ".length());
+      assertThat(frames.get(i)).as(frames.toString()).startsWith("HEADERS ");
+      assertThat(frames.get(i + 1)).as(frames.toString()).isEqualTo("DATA " + stream);
+    }
+  }
+
+  @Test
   void streamsBeyondThePeerLimitWaitForASlotInsteadOfFailing() throws Exception {
     server = new H2TestServer(2, s -> s.respond("ok"));
     transport();

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.Http2Settings;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * id, or closes the TCP connection. Counts connections, requests and peak concurrent streams.
  */
 final class H2TestServer implements AutoCloseable {
+  /** HEADERS and DATA frames in the order the server read them, as "HEADERS 3", "DATA 3". */
+  final List<String> frames = java.util.Collections.synchronizedList(new ArrayList<>());
 
   /** Decides what happens to one request (on the server's event loop; must not block). */
   @FunctionalInterface
@@ -306,6 +309,7 @@ final class H2TestServer implements AutoCloseable {
     @Override
     public void onHeadersRead(
         ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding, boolean end) {
+      server.frames.add("HEADERS " + streamId);
       int now = server.activeStreams.incrementAndGet();
       server.peakStreams.accumulateAndGet(now, Math::max);
       heads.put(streamId, headers);
@@ -337,6 +341,7 @@ final class H2TestServer implements AutoCloseable {
     public int onDataRead(
         ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean end) {
       int n = data.readableBytes() + padding;
+      server.frames.add("DATA " + streamId);
       StringBuilder sb = bodies.get(streamId);
       if (sb != null) {
         sb.append(data.toString(StandardCharsets.UTF_8));

@@ -230,12 +230,16 @@ public final class PeerBench {
                 .format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", Locale.ROOT)),
             args.string("command", "llmpool-bench/peers.sh"),
             System.getProperty("os.name") + " " + System.getProperty("os.version"),
-            Runtime.getRuntime().availableProcessors(),
+            // The machine's, not this JVM's: the script may pin the clients to some of them.
+            Integer.parseInt(
+                args.string("cpus", Integer.toString(Runtime.getRuntime().availableProcessors()))),
             cpuModel(),
             memoryBytes(),
             jdk,
             flags,
-            args.string("nginx-version", "nginx") + ", 1 worker, on 127.0.0.1",
+            args.string("nginx-version", "nginx")
+                + ", 1 worker, on 127.0.0.1"
+                + args.string("placement", ""),
             durations,
             loadBefore,
             loadAverage(),
