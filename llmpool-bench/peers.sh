@@ -33,7 +33,7 @@ H2LOAD=yes
 BUILD=yes
 PUBLISH=no
 KEEP=no
-PIN=yes
+PIN=no
 LABEL="full run"
 OUT=""
 HOST=127.0.0.1
@@ -68,9 +68,9 @@ Options (defaults in brackets):
   --label=TEXT            how the results call this run ["full run"; --quick: "smoke run"]
   --publish               write the results into docs/benchmarks.md and the charts into docs/
   --keep                  keep nginx's temporary directory (config, logs)
-  --no-pin                let the scheduler place nginx and the clients (by default nginx runs on CPU 0
-                          and every client JVM and h2load on the other CPUs, so that each side has its
-                          own core and a cell's figures do not depend on where the scheduler put them)
+  --pin                   nginx on CPU 0, every client JVM and h2load on the other CPUs (taskset); the
+                          clients then see fewer CPUs and size their thread pools by it. Off by default:
+                          it did not make runs repeat (see docs/benchmarks.md)
 Environment: PEERS_JAVA (java binary), PEERS_JVM_FLAGS ["$JVM_FLAGS"], PEERS_*_PORT.
 EOF
 }
@@ -96,7 +96,7 @@ for arg in "$@"; do
     --label=*) LABEL="${arg#*=}" ;;
     --publish) PUBLISH=yes ;;
     --keep) KEEP=yes ;;
-    --no-pin) PIN=no ;;
+    --pin) PIN=yes ;;
     -h|--help) usage; exit 0 ;;
     *) echo "peers.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -168,9 +168,6 @@ say "starting nginx $(nginx -v 2>&1 | sed 's#.*/##') on $HOST:$H1_PORT (HTTP/1.1
 CPUS=$(nproc --all)
 SERVER_CPUS="" CLIENT_CPUS="" PLACEMENT=""
 if [[ $PIN == yes && $CPUS -ge 2 ]] && command -v taskset >/dev/null; then
-  # Unpinned, nginx's cost per HTTP/2 request flipped between about 14 and 25+ µs from cell to
-  # cell with the scheduler's placement of its worker and the client's I/O thread (one core or
-  # two, contending for the same socket locks), whatever the client: runs did not repeat.
   SERVER_CPUS=0 CLIENT_CPUS=1
   ((CPUS > 2)) && CLIENT_CPUS="1-$((CPUS - 1))"
   PLACEMENT="; nginx pinned to CPU 0, every client JVM and h2load to CPU $CLIENT_CPUS (taskset)"
