@@ -158,6 +158,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 for ((i = 0; i < MEMORY_PORTS; i++)); do
   echo "listen $HOST:$((MEMORY_BASE_PORT + i)) ssl http2;" >>"$WORK/memory-listens.conf"
 done
+# nginx serves the chat answer with `return`, from memory (the JSON holds no quote, backslash or $).
+grep -q "['\\\\\$]" "$WORK/chat.json" && { echo "chat.json cannot go into an nginx return" >&2; exit 1; }
+nl=""; [[ $(tail -c 1 "$WORK/chat.json" | od -An -c) == *'\n'* ]] && nl='\n' # nginx reads \n in quotes
+printf "return 200 '%s%s';\n" "$(cat "$WORK/chat.json")" "$nl" >"$WORK/chat.return"
 sed -e "s#@DIR@#$WORK#g" -e "s#@HOST@#$HOST#g" -e "s#@H1_PORT@#$H1_PORT#g" \
   -e "s#@TLS_PORT@#$TLS_PORT#g" -e "s#@H2C_PORT@#$H2C_PORT#g" -e "s#@ECHO_MODULE@#$ECHO_MODULE#g" \
   llmpool-bench/peers/nginx.conf.template >"$WORK/nginx.conf"

@@ -1102,7 +1102,8 @@ final class H2Connection extends NettyConnection {
    * The response's fields as names and values alternating, pseudo-headers removed. A server sends
    * nearly the same fields every time, so a string of the previous response on this connection at
    * the same position is reused when it has the same characters: a response costs no new strings
-   * but for the values that change. On the event loop.
+   * but for the values that change, and no new array when nothing changed (the array is never
+   * written to once handed over: {@code HttpHeaders} wraps it read-only). On the event loop.
    */
   private String[] toStrings(ResponseHeaders headers) {
     int fields = headers.size();
@@ -1113,8 +1114,11 @@ final class H2Connection extends NettyConnection {
         regular++;
       }
     }
-    String[] out = new String[regular * 2];
     String[] prev = lastResponseHeaders;
+    if (prev != null && prev.length == regular * 2 && sameAs(prev, headers)) {
+      return prev; // the same fields as the last response: its array is never written to again
+    }
+    String[] out = new String[regular * 2];
     int n = 0;
     for (int i = 0; i < fields; i++) {
       CharSequence name = headers.name(i);
@@ -1128,6 +1132,21 @@ final class H2Connection extends NettyConnection {
     }
     lastResponseHeaders = out;
     return out;
+  }
+
+  private static boolean sameAs(String[] prev, ResponseHeaders headers) {
+    int n = 0;
+    for (int i = 0; i < headers.size(); i++) {
+      CharSequence name = headers.name(i);
+      if (name.length() > 0 && name.charAt(0) == ':') {
+        continue;
+      }
+      if (!prev[n].contentEquals(name) || !prev[n + 1].contentEquals(headers.value(i))) {
+        return false;
+      }
+      n += 2;
+    }
+    return true;
   }
 
   private static String reuse(String @Nullable [] prev, int i, CharSequence text) {
