@@ -882,11 +882,7 @@ final class H2Connection extends NettyConnection {
         // RFC 9110 §8.6: in a response to HEAD, and in 204 and 304, Content-Length describes the
         // representation, not a body: such a response has none.
         if (cl != null && !noBody(ex, status)) {
-          try {
-            ex.bodyExpected = Long.parseLong(cl.toString().trim());
-          } catch (NumberFormatException e) {
-            ex.bodyExpected = -1;
-          }
+          ex.bodyExpected = ResponseHeaders.length(cl);
         }
         try {
           ex.onResponseHead(status, toStrings(ResponseHeaders.of(headers)), true);

@@ -206,11 +206,35 @@ final class ResponseHeaders extends EmptyHeaders<CharSequence, CharSequence, Htt
   }
 
   private static boolean isNumber(CharSequence text, long value) {
-    try {
-      return Long.parseLong(text.toString().trim()) == value;
-    } catch (NumberFormatException e) {
-      return false;
+    return length(text) == value;
+  }
+
+  /**
+   * A {@code content-length} value as a number, spaces and tabs around it allowed; -1 when it is
+   * not one non-negative decimal that fits a long. Reads the characters in place: it runs for every
+   * response.
+   */
+  static long length(CharSequence text) {
+    int from = 0;
+    int to = text.length();
+    while (from < to && (text.charAt(from) == ' ' || text.charAt(from) == '\t')) {
+      from++;
     }
+    while (to > from && (text.charAt(to - 1) == ' ' || text.charAt(to - 1) == '\t')) {
+      to--;
+    }
+    if (from == to || to - from > 18) { // 18 digits cannot overflow a long
+      return -1;
+    }
+    long v = 0;
+    for (int i = from; i < to; i++) {
+      int d = text.charAt(i) - '0';
+      if (d < 0 || d > 9) {
+        return -1;
+      }
+      v = v * 10 + d;
+    }
+    return v;
   }
 
   @Override

@@ -86,6 +86,19 @@ class ResponseHeadersTest {
   }
 
   @Test
+  void contentLengthIsReadInPlaceAndAnythingButOneDecimalIsUnknown() {
+    assertThat(ResponseHeaders.length("743")).isEqualTo(743);
+    assertThat(ResponseHeaders.length(AsciiString.of(" \t0 "))).isZero();
+    assertThat(ResponseHeaders.length("999999999999999999")).isEqualTo(999_999_999_999_999_999L);
+    assertThat(ResponseHeaders.length("9999999999999999999")).isEqualTo(-1);
+    assertThat(ResponseHeaders.length("")).isEqualTo(-1);
+    assertThat(ResponseHeaders.length("  ")).isEqualTo(-1);
+    assertThat(ResponseHeaders.length("-1")).isEqualTo(-1);
+    assertThat(ResponseHeaders.length("7,7")).isEqualTo(-1);
+    assertThat(ResponseHeaders.length("0x10")).isEqualTo(-1);
+  }
+
+  @Test
   void growsPastItsFirstGuessAndRemovesFields() {
     ResponseHeaders h = new ResponseHeaders(1);
     for (int i = 0; i < 40; i++) {
