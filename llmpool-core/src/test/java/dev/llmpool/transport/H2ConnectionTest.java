@@ -168,7 +168,7 @@ class H2ConnectionTest {
 
   @Test
   void streamsBeyondThePeerLimitWaitForASlotInsteadOfFailing() throws Exception {
-    server = new H2TestServer(2, s -> s.respond("ok"));
+    server = new H2TestServer(2, s -> s.respond(s.path() + " " + s.body));
     transport();
     NettyConnection c = open(new RecordingConnectionListener());
     // Learn the limit first, then overcommit on purpose.
@@ -177,12 +177,21 @@ class H2ConnectionTest {
     await(warm);
     List<TestExchange> exs = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
-      TestExchange ex = TestExchange.get("/" + i);
+      // Odd calls carry a body: the waiting ones keep their own headers and body.
+      TestExchange ex =
+          i % 2 == 0
+              ? TestExchange.get("/" + i)
+              : new TestExchange(
+                  "POST",
+                  "/" + i,
+                  ("body " + i).getBytes(StandardCharsets.UTF_8),
+                  Long.MAX_VALUE / 2);
       exs.add(ex);
       c.start(ex);
     }
-    for (TestExchange ex : exs) {
-      assertThat(await(ex).failure()).isNull();
+    for (int i = 0; i < 10; i++) {
+      assertThat(await(exs.get(i)).failure()).isNull();
+      assertThat(exs.get(i).bodyText()).isEqualTo("/" + i + " " + (i % 2 == 0 ? "" : "body " + i));
     }
     assertThat(server.peakStreams.get()).isLessThanOrEqualTo(2);
   }
@@ -298,6 +307,73 @@ class H2ConnectionTest {
     TestExchange next = TestExchange.get("/next");
     c.start(next);
     assertThat(await(next).failure()).isNull();
+  }
+
+  @Test
+  void aBodyBiggerThanTheServersWindowLeavesAsTheWindowOpens() throws Exception {
+    // Each stream starts with a 1,000-byte window: the 50 KB body leaves in pieces as the
+    // server's WINDOW_UPDATEs allow and arrives whole, in order, once; the connection goes on.
+    List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+    server =
+        new H2TestServer(
+            100,
+            s -> {
+              bodies.add(s.body);
+              s.respond("got " + s.body.length());
+            });
+    server.initialWindowSize = 1_000;
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; sb.length() < 50_000; i++) {
+      sb.append(i).append(',');
+    }
+    String body = sb.toString();
+    TestExchange ex =
+        new TestExchange(
+            "POST", "/big", body.getBytes(StandardCharsets.US_ASCII), Long.MAX_VALUE / 2);
+    c.start(ex);
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure()).isNull();
+    assertThat(ex.bodyText()).isEqualTo("got " + body.length());
+    assertThat(bodies).containsExactly(body);
+    assertThat(server.frames.stream().filter(f -> f.startsWith("DATA ")).count())
+        .as("DATA frames no larger than the window")
+        .isGreaterThanOrEqualTo(50);
+    TestExchange next =
+        new TestExchange(
+            "POST", "/small", "hi".getBytes(StandardCharsets.US_ASCII), Long.MAX_VALUE / 2);
+    c.start(next);
+    assertThat(await(next).failure()).isNull();
+    assertThat(bodies).containsExactly(body, "hi");
+    assertThat(server.connections.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aStreamResetWhileItsBodyWaitsForTheWindowFailsThatCallOnly() throws Exception {
+    // No window for any stream, and each stream with a body to come is reset at its HEADERS: the
+    // body never leaves, the call fails naming the reset, and the connection carries the next
+    // call (one without a body, which needs no window).
+    server = new H2TestServer(100, s -> s.respond("ok"));
+    server.initialWindowSize = 0;
+    server.resetBeforeBody = Http2Error.INTERNAL_ERROR;
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    TestExchange ex =
+        new TestExchange(
+            "POST", "/x", "{\"p\":1}".getBytes(StandardCharsets.UTF_8), Long.MAX_VALUE / 2);
+    c.start(ex);
+    TestExchange.Result r = await(ex);
+    assertThat(r.failure())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasMessageContaining("INTERNAL_ERROR");
+    assertThat(server.frames).noneMatch(f -> f.startsWith("DATA "));
+    assertThat(c.isHealthy()).isTrue();
+    TestExchange next = TestExchange.get("/next");
+    c.start(next);
+    assertThat(await(next).failure()).isNull();
+    assertThat(next.bodyText()).isEqualTo("ok");
+    assertThat(server.connections.get()).isEqualTo(1);
   }
 
   @Test

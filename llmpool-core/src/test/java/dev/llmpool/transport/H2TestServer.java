@@ -177,6 +177,14 @@ final class H2TestServer implements AutoCloseable {
    */
   volatile int goAwayOnHeadersOf;
 
+  /**
+   * When non-negative: the SETTINGS_INITIAL_WINDOW_SIZE announced to connections accepted later.
+   */
+  volatile int initialWindowSize = -1;
+
+  /** When set: each stream whose HEADERS leave a body to come is reset with this code at once. */
+  volatile @org.jspecify.annotations.Nullable Http2Error resetBeforeBody;
+
   H2TestServer(int maxConcurrentStreams, Script script) throws InterruptedException {
     this.script = script;
     H2TestServer self = this;
@@ -198,6 +206,9 @@ final class H2TestServer implements AutoCloseable {
                     }
                     if (maxHeaderListSize > 0) {
                       settings.maxHeaderListSize(maxHeaderListSize);
+                    }
+                    if (initialWindowSize >= 0) {
+                      settings.initialWindowSize(initialWindowSize);
                     }
                     states.add(state);
                     Http2ConnectionHandler h = new ServerHandlerBuilder(listener, settings).build();
@@ -318,6 +329,13 @@ final class H2TestServer implements AutoCloseable {
         state.handler.goAway(
             ctx, streamId, Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER, ctx.newPromise());
         state.flush();
+      }
+      Http2Error reset = server.resetBeforeBody;
+      if (reset != null && !end) {
+        heads.remove(streamId);
+        state.handler.resetStream(ctx, streamId, reset.code(), ctx.newPromise());
+        state.flush();
+        return;
       }
       if (end) {
         dispatch(streamId);

@@ -139,7 +139,12 @@ public final class HttpEngine {
       }
       origin = base;
       String t = request.target();
-      target = t.startsWith("/") ? basePath + t : basePath + "/" + t;
+      if (t.startsWith("/")) {
+        // No copy of the caller's target when the base URL has no path (one String per call).
+        target = basePath.isEmpty() ? t : basePath + t;
+      } else {
+        target = basePath + "/" + t;
+      }
       if (target.isEmpty() || target.startsWith("?")) {
         target = "/" + target;
       }

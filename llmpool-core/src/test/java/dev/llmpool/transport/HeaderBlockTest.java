@@ -17,7 +17,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The response header collector behind HTTP/2 connections, fed by Netty's real HPACK decoder. */
-class ResponseHeadersTest {
+class HeaderBlockTest {
 
   private static ByteBuf encode(Http2Headers headers) throws Http2Exception {
     ByteBuf out = Unpooled.buffer();
@@ -30,7 +30,7 @@ class ResponseHeadersTest {
   private static Http2Headers decode(Http2Headers sent) throws Http2Exception {
     ByteBuf block = encode(sent);
     try {
-      return ResponseHeaders.decoder(64 * 1024).decodeHeaders(3, block);
+      return HeaderBlock.decoder(64 * 1024).decodeHeaders(3, block);
     } finally {
       block.release();
     }
@@ -47,7 +47,7 @@ class ResponseHeadersTest {
 
     Http2Headers got = decode(sent);
 
-    assertThat(got).isInstanceOf(ResponseHeaders.class);
+    assertThat(got).isInstanceOf(HeaderBlock.class);
     List<String> order = new ArrayList<>();
     for (Map.Entry<CharSequence, CharSequence> e : got) {
       order.add(e.getKey() + "=" + e.getValue());
@@ -73,7 +73,7 @@ class ResponseHeadersTest {
 
   @Test
   void contentLengthAsNettysDecoderSetsItKeepsTheReceivedTextWhenTheNumberMatches() {
-    ResponseHeaders h = new ResponseHeaders(4);
+    HeaderBlock h = new HeaderBlock(4);
     h.add(AsciiString.of(":status"), "200").add("content-length", " 42");
     CharSequence before = h.get("content-length");
 
@@ -87,20 +87,20 @@ class ResponseHeadersTest {
 
   @Test
   void contentLengthIsReadInPlaceAndAnythingButOneDecimalIsUnknown() {
-    assertThat(ResponseHeaders.length("743")).isEqualTo(743);
-    assertThat(ResponseHeaders.length(AsciiString.of(" \t0 "))).isZero();
-    assertThat(ResponseHeaders.length("999999999999999999")).isEqualTo(999_999_999_999_999_999L);
-    assertThat(ResponseHeaders.length("9999999999999999999")).isEqualTo(-1);
-    assertThat(ResponseHeaders.length("")).isEqualTo(-1);
-    assertThat(ResponseHeaders.length("  ")).isEqualTo(-1);
-    assertThat(ResponseHeaders.length("-1")).isEqualTo(-1);
-    assertThat(ResponseHeaders.length("7,7")).isEqualTo(-1);
-    assertThat(ResponseHeaders.length("0x10")).isEqualTo(-1);
+    assertThat(HeaderBlock.length("743")).isEqualTo(743);
+    assertThat(HeaderBlock.length(AsciiString.of(" \t0 "))).isZero();
+    assertThat(HeaderBlock.length("999999999999999999")).isEqualTo(999_999_999_999_999_999L);
+    assertThat(HeaderBlock.length("9999999999999999999")).isEqualTo(-1);
+    assertThat(HeaderBlock.length("")).isEqualTo(-1);
+    assertThat(HeaderBlock.length("  ")).isEqualTo(-1);
+    assertThat(HeaderBlock.length("-1")).isEqualTo(-1);
+    assertThat(HeaderBlock.length("7,7")).isEqualTo(-1);
+    assertThat(HeaderBlock.length("0x10")).isEqualTo(-1);
   }
 
   @Test
   void growsPastItsFirstGuessAndRemovesFields() {
-    ResponseHeaders h = new ResponseHeaders(1);
+    HeaderBlock h = new HeaderBlock(1);
     for (int i = 0; i < 40; i++) {
       h.add("x-f" + i, "v" + i);
     }
@@ -114,7 +114,7 @@ class ResponseHeadersTest {
 
   @Test
   void refusesNamesAnHttp2ServerMustNotSend() {
-    ResponseHeaders h = new ResponseHeaders(4);
+    HeaderBlock h = new HeaderBlock(4);
     assertThatThrownBy(() -> h.add("Content-Type", "x"))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> h.add("bad name", "x")).isInstanceOf(IllegalArgumentException.class);
@@ -130,7 +130,7 @@ class ResponseHeadersTest {
     sent.add("X-Upper", "1");
     ByteBuf block = encode(sent);
     try {
-      assertThatThrownBy(() -> ResponseHeaders.decoder(64 * 1024).decodeHeaders(3, block))
+      assertThatThrownBy(() -> HeaderBlock.decoder(64 * 1024).decodeHeaders(3, block))
           .isInstanceOf(Http2Exception.class);
     } finally {
       block.release();
@@ -138,8 +138,38 @@ class ResponseHeadersTest {
   }
 
   @Test
+  void aRequestBlockRefilledForEachRequestEncodesWhatItHoldsThatTime() throws Exception {
+    HeaderBlock h = new HeaderBlock(2);
+    for (int round = 0; round < 3; round++) {
+      h.clear();
+      h.addTrusted(":method", "POST")
+          .addTrusted(":path", "/v" + round)
+          .addTrusted("authorization", "Bearer k" + round);
+      ByteBuf block = encode(h);
+      try {
+        HeaderBlock got = (HeaderBlock) HeaderBlock.decoder(64 * 1024).decodeHeaders(3, block);
+        assertThat(got.size()).isEqualTo(3);
+        assertThat(got.value(1)).hasToString("/v" + round);
+        assertThat(got.value(2)).hasToString("Bearer k" + round);
+      } finally {
+        block.release();
+      }
+    }
+    // The one cursor: each entry is read before the next, and a new iteration starts over.
+    for (int pass = 0; pass < 2; pass++) {
+      List<String> seen = new ArrayList<>();
+      for (Map.Entry<CharSequence, CharSequence> e : h) {
+        seen.add(e.getKey() + "=" + e.getValue());
+      }
+      assertThat(seen).containsExactly(":method=POST", ":path=/v2", "authorization=Bearer k2");
+    }
+    assertThat(h.iterator().next().toString()).isEqualTo(":method");
+    assertThat(h.toString()).doesNotContain("Bearer");
+  }
+
+  @Test
   void toStringNamesTheFieldsButNeverTheirValues() {
-    ResponseHeaders h = new ResponseHeaders(4);
+    HeaderBlock h = new HeaderBlock(4);
     h.add("set-cookie", "session=secret-value");
     assertThat(h.toString()).contains("set-cookie").doesNotContain("secret-value");
   }

@@ -5,7 +5,6 @@ import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
-import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -17,19 +16,27 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The fields of one HTTP/2 response HEADERS block as Netty's HPACK decoder hands them over: names
- * and values in one array, in arrival order. Netty's {@code DefaultHttp2Headers} builds a hash
- * table with a linked entry per field for every response (about 0.4 KB a response, allocated on the
- * event loop), although the connection reads each field once, in order. This keeps what the
- * decoder, {@code DefaultHttp2ConnectionDecoder} (status, content length, trailer check) and {@link
- * H2Connection} ask of it; the other {@link Http2Headers} methods are those of an empty header set,
- * which nothing on this path calls.
+ * The fields of one HTTP/2 HEADERS block: names and values in one array, in order.
  *
- * <p>Names are checked as {@code DefaultHttp2Headers} checks them (a token, lower case, or a known
- * pseudo-header); a bad one fails the decode, which Netty turns into a connection error. Confined
- * to the connection's event loop.
+ * <p>Responses: Netty's HPACK decoder collects each block into one of these. Its {@code
+ * DefaultHttp2Headers} builds a hash table with a linked entry per field for every response (about
+ * 0.4 KB a response, allocated on the event loop), although the connection reads each field once,
+ * in order. This keeps what the decoder, {@code DefaultHttp2ConnectionDecoder} (status, content
+ * length, trailer check) and {@link H2Connection} ask of it; the other {@link Http2Headers} methods
+ * are those of an empty header set, which nothing on this path calls. Names are checked as {@code
+ * DefaultHttp2Headers} checks them (a token, lower case, or a known pseudo-header); a bad one fails
+ * the decode, which Netty turns into a connection error.
+ *
+ * <p>Requests: {@link H2Connection} refills one block per request ({@link #addTrusted}, names
+ * already checked and lower-cased) and hands it to the HPACK encoder, which only iterates it; the
+ * block is reused for the next request once the encoder is done with it.
+ *
+ * <p>{@link #iterator()} hands out the block's one cursor, which is also each entry it returns (as
+ * Netty's {@code ReadOnlyHttp2Headers} does): an entry's key and value are read before the next
+ * {@code next()}, and one iteration runs at a time (the encoder's size check and encoding run one
+ * after the other). Confined to the connection's event loop.
  */
-final class ResponseHeaders extends EmptyHeaders<CharSequence, CharSequence, Http2Headers>
+final class HeaderBlock extends EmptyHeaders<CharSequence, CharSequence, Http2Headers>
     implements Http2Headers {
   private static final AsciiString STATUS = PseudoHeaderName.STATUS.value();
 
@@ -38,7 +45,9 @@ final class ResponseHeaders extends EmptyHeaders<CharSequence, CharSequence, Htt
 
   private int size;
 
-  ResponseHeaders(int expectedFields) {
+  private @Nullable Cursor cursor;
+
+  HeaderBlock(int expectedFields) {
     this.fields = new CharSequence[Math.max(4, Math.min(expectedFields, 64)) * 2];
   }
 
@@ -50,17 +59,17 @@ final class ResponseHeaders extends EmptyHeaders<CharSequence, CharSequence, Htt
     return new DefaultHttp2HeadersDecoder(true, maxHeaderListSize) {
       @Override
       protected Http2Headers newHeaders() {
-        return new ResponseHeaders(numberOfHeadersGuess());
+        return new HeaderBlock(numberOfHeadersGuess());
       }
     };
   }
 
   /** {@code headers} itself when it is one of these (always, from the decoder), else a copy. */
-  static ResponseHeaders of(Http2Headers headers) {
-    if (headers instanceof ResponseHeaders mine) {
+  static HeaderBlock of(Http2Headers headers) {
+    if (headers instanceof HeaderBlock mine) {
       return mine;
     }
-    ResponseHeaders copy = new ResponseHeaders(headers.size());
+    HeaderBlock copy = new HeaderBlock(headers.size());
     for (Map.Entry<CharSequence, CharSequence> e : headers) {
       copy.add(e.getKey(), e.getValue());
     }
@@ -80,6 +89,11 @@ final class ResponseHeaders extends EmptyHeaders<CharSequence, CharSequence, Htt
   @Override
   public Http2Headers add(CharSequence name, CharSequence value) {
     checkName(name);
+    return addTrusted(name, value);
+  }
+
+  /** Adds a field whose name is known to be valid HTTP/2 (lower case, a token or pseudo-header). */
+  HeaderBlock addTrusted(CharSequence name, CharSequence value) {
     if (2 * size + 2 > fields.length) {
       fields = Arrays.copyOf(fields, fields.length * 2);
     }
@@ -262,25 +276,55 @@ final class ResponseHeaders extends EmptyHeaders<CharSequence, CharSequence, Htt
 
   @Override
   public Iterator<Map.Entry<CharSequence, CharSequence>> iterator() {
-    return new Iterator<>() {
-      private int i;
+    Cursor c = cursor;
+    if (c == null) {
+      c = new Cursor();
+      cursor = c;
+    }
+    c.next = 0;
+    return c;
+  }
 
-      @Override
-      public boolean hasNext() {
-        return i < size;
-      }
+  /** The block's iterator and, after each {@code next()}, the entry it returned (see above). */
+  private final class Cursor
+      implements Iterator<Map.Entry<CharSequence, CharSequence>>,
+          Map.Entry<CharSequence, CharSequence> {
+    /** The field {@code next()} returns; the current entry is the one before it. */
+    int next;
 
-      @Override
-      public Map.Entry<CharSequence, CharSequence> next() {
-        if (i >= size) {
-          throw new NoSuchElementException();
-        }
-        Map.Entry<CharSequence, CharSequence> e =
-            new AbstractMap.SimpleImmutableEntry<>(fields[2 * i], fields[2 * i + 1]);
-        i++;
-        return e;
+    @Override
+    public boolean hasNext() {
+      return next < size;
+    }
+
+    @Override
+    public Map.Entry<CharSequence, CharSequence> next() {
+      if (next >= size) {
+        throw new NoSuchElementException();
       }
-    };
+      next++;
+      return this;
+    }
+
+    @Override
+    public CharSequence getKey() {
+      return fields[2 * (next - 1)];
+    }
+
+    @Override
+    public CharSequence getValue() {
+      return fields[2 * (next - 1) + 1];
+    }
+
+    @Override
+    public CharSequence setValue(CharSequence value) {
+      throw new UnsupportedOperationException("read-only");
+    }
+
+    @Override
+    public String toString() {
+      return String.valueOf(getKey()); // the name only: values may carry secrets
+    }
   }
 
   @Override
@@ -341,7 +385,7 @@ final class ResponseHeaders extends EmptyHeaders<CharSequence, CharSequence, Htt
   /** The field names only: values may carry cookies or other secrets. */
   @Override
   public String toString() {
-    StringBuilder sb = new StringBuilder("ResponseHeaders[");
+    StringBuilder sb = new StringBuilder("HeaderBlock[");
     for (int i = 0; i < size; i++) {
       sb.append(i > 0 ? ", " : "").append(fields[2 * i]);
     }
