@@ -170,6 +170,13 @@ sed -e "s#@DIR@#$WORK#g" -e "s#@HOST@#$HOST#g" -e "s#@H1_PORT@#$H1_PORT#g" \
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "starting nginx $(nginx -v 2>&1 | sed 's#.*/##') on $HOST:$H1_PORT (HTTP/1.1), :$TLS_PORT (TLS 1.3, h2), :$H2C_PORT (h2c)"
 CPUS=$(nproc --all)
+# Kernel threads that take CPU in bursts skew latency tails for every client alike; say so up front
+# (the "other CPU %" column shows, per cell, what neither the client nor nginx used).
+for d in /sys/kernel/mm/damon/admin/kdamonds/*/; do
+  if [[ -r $d/state && $(cat "$d/state") == on ]]; then
+    echo "note: DAMON ($d) is on: its kdamond thread runs in bursts (see docs/benchmarks.md, 'other CPU %')"
+  fi
+done
 SERVER_CPUS="" CLIENT_CPUS="" PLACEMENT=""
 if [[ $PIN == yes && $CPUS -ge 2 ]] && command -v taskset >/dev/null; then
   SERVER_CPUS=0 CLIENT_CPUS=1

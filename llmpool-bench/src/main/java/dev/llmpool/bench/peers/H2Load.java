@@ -70,10 +70,14 @@ final class H2Load {
     cmd.addAll(List.of("-H", Target.CELL_HEADER + ": " + tag));
     cmd.add(target.uri(p, target.chatPath()).toString());
     long nginxBefore = meters.nginxCpuNanos();
+    long machineBefore = meters.machineCpuNanos();
+    long wallBefore = System.nanoTime();
     Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     int exit = proc.waitFor();
     long nginx = meters.nginxCpuNanos() - nginxBefore;
+    long machineAfter = meters.machineCpuNanos();
+    long wall = System.nanoTime() - wallBefore;
     Matcher f = FINISHED.matcher(out);
     Matcher r = REQUESTS.matcher(out);
     if (exit != 0 || !f.find() || !r.find()) {
@@ -129,6 +133,11 @@ final class H2Load {
         cpu * measuredShare / perReq / 1000,
         -1,
         nginx * measuredShare / perReq / 1000,
-        -1);
+        -1,
+        // over h2load's whole run (warm-up too); the harness JVM waits meanwhile
+        Meters.otherCpuPercent(
+            machineBefore < 0 || machineAfter < 0 ? -1 : machineAfter - machineBefore,
+            cpu + nginx,
+            wall));
   }
 }

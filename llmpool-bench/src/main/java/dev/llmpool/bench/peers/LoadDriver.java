@@ -118,7 +118,8 @@ final class LoadDriver {
         window.cpuNanos() / perReq / 1000.0,
         window.allocatedBytes() / perReq,
         window.nginxCpuNanos() / perReq / 1000.0,
-        -1);
+        -1,
+        window.otherCpuPercent());
   }
 
   /** Parks the calling thread for {@code d}, however often it wakes early. */

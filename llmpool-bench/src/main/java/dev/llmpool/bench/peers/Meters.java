@@ -25,6 +25,9 @@ import java.util.Set;
  *       the window takes its bytes with it, so the figure is a floor; the clients here keep their
  *       I/O and worker threads for far longer than a cell.
  *   <li>nginx: user + system ticks of the worker from {@code /proc/<pid>/stat}.
+ *   <li>The machine: busy ticks of all CPUs from {@code /proc/stat} (user, nice, system, irq,
+ *       softirq, steal), so that what neither the client nor nginx used (the harness, other
+ *       processes, kernel threads such as a memory monitor) shows per cell.
  * </ul>
  */
 public final class Meters {
@@ -54,13 +57,21 @@ public final class Meters {
     private final long[] threadIds;
     private final long[] threadBytes;
     private final long nginxCpuNanos;
+    private final long machineCpuNanos;
 
-    Snapshot(long nanos, long cpuNanos, long[] threadIds, long[] threadBytes, long nginxCpuNanos) {
+    Snapshot(
+        long nanos,
+        long cpuNanos,
+        long[] threadIds,
+        long[] threadBytes,
+        long nginxCpuNanos,
+        long machineCpuNanos) {
       this.nanos = nanos;
       this.cpuNanos = cpuNanos;
       this.threadIds = threadIds;
       this.threadBytes = threadBytes;
       this.nginxCpuNanos = nginxCpuNanos;
+      this.machineCpuNanos = machineCpuNanos;
     }
 
     /** The difference {@code this - earlier}, as a {@link Window}. */
@@ -81,12 +92,33 @@ public final class Meters {
           nanos - earlier.nanos,
           cpuNanos - earlier.cpuNanos,
           allocated,
-          nginxCpuNanos - earlier.nginxCpuNanos);
+          nginxCpuNanos - earlier.nginxCpuNanos,
+          machineCpuNanos < 0 || earlier.machineCpuNanos < 0
+              ? -1
+              : machineCpuNanos - earlier.machineCpuNanos);
     }
   }
 
-  /** What happened between two snapshots. */
-  public record Window(long nanos, long cpuNanos, long allocatedBytes, long nginxCpuNanos) {}
+  /** What happened between two snapshots ({@code machineCpuNanos} -1 when unknown). */
+  public record Window(
+      long nanos, long cpuNanos, long allocatedBytes, long nginxCpuNanos, long machineCpuNanos) {
+
+    /**
+     * CPU that neither this process nor nginx used during the window, in percent of one CPU; -1
+     * when unknown. Tick-grained (10 ms a CPU at 100 Hz), so a few percent over a 4 s window.
+     */
+    public double otherCpuPercent() {
+      return Meters.otherCpuPercent(machineCpuNanos, cpuNanos + nginxCpuNanos, nanos);
+    }
+  }
+
+  /** The machine's busy CPU minus {@code accounted}, over {@code wallNanos}, in % of one CPU. */
+  static double otherCpuPercent(long machineCpuNanos, long accounted, long wallNanos) {
+    if (machineCpuNanos < 0 || wallNanos <= 0) {
+      return -1;
+    }
+    return Math.max(0, machineCpuNanos - accounted) * 100.0 / wallNanos;
+  }
 
   /** Reads every counter now. */
   public Snapshot snapshot() {
@@ -94,7 +126,36 @@ public final class Meters {
     long[] bytes = THREADS.getThreadAllocatedBytes(ids);
     long nginx = nginxCpuNanos();
     long cpu = OS.getProcessCpuTime();
-    return new Snapshot(System.nanoTime(), cpu, ids, bytes, nginx);
+    return new Snapshot(System.nanoTime(), cpu, ids, bytes, nginx, machineCpuNanos());
+  }
+
+  /**
+   * Busy CPU time of the whole machine (all CPUs) from the first line of {@code /proc/stat}; -1
+   * where there is none.
+   */
+  public long machineCpuNanos() {
+    try {
+      List<String> lines = Files.readAllLines(Paths.get("/proc/stat"), StandardCharsets.US_ASCII);
+      return machineCpuNanosFromStat(lines.get(0), clockTicksPerSecond);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Parses the {@code cpu} line of {@code /proc/stat}: user, nice, system, idle, iowait, irq,
+   * softirq, steal (guest time is inside user); busy is all but idle and iowait.
+   */
+  static long machineCpuNanosFromStat(String cpuLine, long clockTicksPerSecond) {
+    String[] f = cpuLine.trim().split("\\s+", -1);
+    if (f.length < 9 || !f[0].equals("cpu")) {
+      return -1;
+    }
+    long ticks = 0;
+    for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
+      ticks += Long.parseLong(f[i]);
+    }
+    return ticks * 1_000_000_000L / clockTicksPerSecond;
   }
 
   /** CPU time of the nginx worker, or 0 without one. */

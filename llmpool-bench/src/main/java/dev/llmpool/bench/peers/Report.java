@@ -95,8 +95,8 @@ final class Report {
       for (Protocol p : Protocol.values()) {
         md.append("#### ").append(p.label()).append("\n\n");
         md.append(
-            "| client | conc. | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req | alloc KB/req | conns opened | errors | nginx CPU µs/req | nginx busy % |\n");
-        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+            "| client | conc. | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req | alloc KB/req | conns opened | errors | nginx CPU µs/req | nginx busy % | other CPU % |\n");
+        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         Set<String> unsupported = new LinkedHashSet<>();
         for (Results.Cell c : cells) {
           if (!c.protocol().equals(p.key())) {
@@ -113,7 +113,7 @@ final class Report {
                 .append(c.concurrency())
                 .append(" | failed: ")
                 .append(escape(String.valueOf(c.note())))
-                .append(" | | | | | | | | | |\n");
+                .append(" | | | | | | | | | | |\n");
             continue;
           }
           md.append("| ")
@@ -143,6 +143,8 @@ final class Report {
               .append(num(c.nginxCpuMicrosPerRequest(), 1))
               .append(" | ")
               .append(num(c.nginxCpuMicrosPerRequest() * c.requestsPerSecond() / 1e4, 0))
+              .append(" | ")
+              .append(c.otherCpuPercent() < 0 ? "—" : num(c.otherCpuPercent(), 0))
               .append(" |\n");
         }
         md.append("\n");
@@ -407,7 +409,7 @@ final class Report {
   static String csv(Results.Run run) {
     StringBuilder csv = new StringBuilder();
     csv.append(
-        "client,protocol,concurrency,status,seconds,requests,errors,requests_per_second,p50_us,p99_us,p999_us,max_us,cpu_us_per_request,allocated_bytes_per_request,nginx_cpu_us_per_request,connections_opened,note\n");
+        "client,protocol,concurrency,status,seconds,requests,errors,requests_per_second,p50_us,p99_us,p999_us,max_us,cpu_us_per_request,allocated_bytes_per_request,nginx_cpu_us_per_request,connections_opened,other_cpu_percent,note\n");
     for (Results.Cell c : allCells(run)) {
       csv.append(
           String.join(
@@ -428,6 +430,7 @@ final class Report {
               plain(c.allocatedBytesPerRequest(), 0),
               plain(c.nginxCpuMicrosPerRequest(), 2),
               Long.toString(c.connectionsOpened()),
+              plain(c.otherCpuPercent(), 1),
               "\"" + String.valueOf(c.note() == null ? "" : c.note()).replace("\"", "'") + "\""));
       csv.append("\n");
     }

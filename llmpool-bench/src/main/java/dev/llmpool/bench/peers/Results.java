@@ -43,7 +43,8 @@ public final class Results {
       double cpuMicrosPerRequest,
       double allocatedBytesPerRequest,
       double nginxCpuMicrosPerRequest,
-      long connectionsOpened) {
+      long connectionsOpened,
+      double otherCpuPercent) {
 
     /** A cell that did not run. */
     public static Cell skipped(
@@ -66,6 +67,7 @@ public final class Results {
           0,
           0,
           0,
+          -1,
           -1);
     }
 
@@ -89,7 +91,8 @@ public final class Results {
           cpuMicrosPerRequest,
           allocatedBytesPerRequest,
           nginxCpuMicrosPerRequest,
-          opened);
+          opened,
+          otherCpuPercent);
     }
   }
 

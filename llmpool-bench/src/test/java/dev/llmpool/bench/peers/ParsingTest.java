@@ -20,6 +20,19 @@ class ParsingTest {
   }
 
   @Test
+  void readsTheMachinesBusyCpuAndWhatOthersUsed() {
+    // user nice system idle iowait irq softirq steal guest guest_nice, at 100 ticks a second
+    String cpu = "cpu  400 10 200 9000 50 5 30 5 0 0";
+    assertThat(Meters.machineCpuNanosFromStat(cpu, 100)).isEqualTo(6_500_000_000L);
+    assertThat(Meters.machineCpuNanosFromStat("cpu0 1 2 3 4 5 6 7 8", 100)).isEqualTo(-1);
+    // 6.5 s busy over 10 s, of which the client and nginx used 6 s: 5 % of one CPU went elsewhere.
+    assertThat(Meters.otherCpuPercent(6_500_000_000L, 6_000_000_000L, 10_000_000_000L))
+        .isEqualTo(5.0);
+    assertThat(Meters.otherCpuPercent(5_000_000_000L, 6_000_000_000L, 10_000_000_000L)).isZero();
+    assertThat(Meters.otherCpuPercent(-1, 0, 10)).isEqualTo(-1);
+  }
+
+  @Test
   void countsConnectionsByTheCellThatOpenedThem(@TempDir Path dir) throws Exception {
     Files.write(
         dir.resolve("connections.log"),

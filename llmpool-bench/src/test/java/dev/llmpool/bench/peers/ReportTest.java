@@ -32,7 +32,8 @@ class ReportTest {
         cpu,
         alloc,
         10,
-        1);
+        1,
+        3);
   }
 
   @Test
