@@ -139,6 +139,24 @@ final class H2Connection extends NettyConnection {
   /** Refilled for each request; replaced when the encoder keeps it (event loop). */
   private HeaderBlock requestBlock = new HeaderBlock(REQUEST_FIELDS);
 
+  /** True while the decoder reads: a stream that ends in the read is closed only after it. */
+  private boolean reading;
+
+  /**
+   * Requests started during a read while every stream the server allows is open. The usual cause is
+   * a call started from the end of another (a steady stream of calls at the connection's limit):
+   * the stream that just ended still counts until the decoder closes it, right after. These go out
+   * once the read is done, rather than into the buffering encoder, which would queue the stream
+   * with its HEADERS and body for those few microseconds (about 0.5 KB per request).
+   */
+  private final ArrayDeque<Exchange> awaitingSlot = new ArrayDeque<>(4);
+
+  private boolean slotTaskScheduled;
+  private final Runnable slotTask = this::startAwaitingSlot;
+
+  /** Requests the buffering encoder held for a free stream (a test and diagnostics counter). */
+  private long bufferedRequests;
+
   private String @Nullable [] lastResponseHeaders;
   private final Runnable flushTask = this::flushNow;
 
@@ -258,6 +276,10 @@ final class H2Connection extends NettyConnection {
     if (!beginOnLoop(ex)) {
       return;
     }
+    sendOnLoop(ex);
+  }
+
+  private void sendOnLoop(Exchange ex) {
     ChannelHandlerContext c = ctx;
     if (c == null || !channel.isActive() || h2.goAwayReceived() || !healthy) {
       endExchange(
@@ -282,7 +304,30 @@ final class H2Connection extends NettyConnection {
       armWatchdog(Math.min(pingDeadlineNanos, deadlineOf(ex)));
       return;
     }
+    if (reading && !h2.local().canOpenStream()) {
+      awaitingSlot.add(ex);
+      if (!slotTaskScheduled) {
+        slotTaskScheduled = true;
+        loop.execute(slotTask);
+      }
+      return;
+    }
     writeRequest(c, ex);
+  }
+
+  /** After the read: the requests held in {@link #awaitingSlot}, in order, checked again. */
+  private void startAwaitingSlot() {
+    slotTaskScheduled = false;
+    for (Exchange ex = awaitingSlot.poll(); ex != null; ex = awaitingSlot.poll()) {
+      if (!ex.ended) {
+        sendOnLoop(ex); // not reading now: a stream still unavailable goes to the encoder's buffer
+      }
+    }
+  }
+
+  /** How many requests waited in the buffering encoder for a stream; on the event loop. */
+  long bufferedRequests() {
+    return bufferedRequests;
   }
 
   private void startPing(ChannelHandlerContext c, long now) {
@@ -452,6 +497,9 @@ final class H2Connection extends NettyConnection {
     Http2Stream stream = h2.stream(streamId);
     if (stream == null || handler.encoder().flowController().hasFlowControlled(stream)) {
       requestBlock = new HeaderBlock(REQUEST_FIELDS);
+    }
+    if (stream == null) {
+      bufferedRequests++;
     }
   }
 
@@ -718,7 +766,7 @@ final class H2Connection extends NettyConnection {
     if (ex.ended) {
       return;
     }
-    if (awaitingPing != null && awaitingPing.remove(ex)) {
+    if ((awaitingPing != null && awaitingPing.remove(ex)) || awaitingSlot.remove(ex)) {
       endExchange(ex, notSent("the call was cancelled", null), true);
       return;
     }
@@ -879,7 +927,11 @@ final class H2Connection extends NettyConnection {
   }
 
   private void closeIfDrained() {
-    if (!healthy && streams.isEmpty() && awaitingPing == null && channel.isOpen()) {
+    if (!healthy
+        && streams.isEmpty()
+        && awaitingPing == null
+        && awaitingSlot.isEmpty()
+        && channel.isOpen()) {
       closeChannel(channel);
     }
   }
@@ -909,7 +961,12 @@ final class H2Connection extends NettyConnection {
     @Override
     public void channelRead(ChannelHandlerContext c, Object msg) throws Exception {
       lastReadNanos = ticker.nanoTime();
-      super.channelRead(c, msg);
+      reading = true;
+      try {
+        super.channelRead(c, msg);
+      } finally {
+        reading = false;
+      }
     }
 
     @Override

@@ -194,6 +194,62 @@ class H2ConnectionTest {
       assertThat(exs.get(i).bodyText()).isEqualTo("/" + i + " " + (i % 2 == 0 ? "" : "body " + i));
     }
     assertThat(server.peakStreams.get()).isLessThanOrEqualTo(2);
+    H2Connection h2 = (H2Connection) c;
+    assertThat(c.loop.submit(h2::bufferedRequests).get(WAIT_S, TimeUnit.SECONDS)).isPositive();
+  }
+
+  @Test
+  void aCallStartedAsAnotherEndsAtTheStreamLimitTakesTheFreedStreamWithoutWaitingInABuffer()
+      throws Exception {
+    // Two streams allowed, two calls in flight; each end starts the next call from its callback
+    // (as a steady stream of calls does). The ended stream still counts until the decoder closes
+    // it, so a request written at once would wait in the buffering encoder; it waits for the end
+    // of the read instead, and every call goes out and completes in order.
+    server = new H2TestServer(2, s -> s.respond(s.path() + " " + s.body));
+    transport();
+    NettyConnection c = open(new RecordingConnectionListener());
+    H2Connection h2 = (H2Connection) c;
+    int total = 40;
+    List<TestExchange> exs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger next =
+        new java.util.concurrent.atomic.AtomicInteger();
+    CountDownLatch done = new CountDownLatch(total);
+    Runnable[] lane = new Runnable[1];
+    lane[0] =
+        () -> {
+          int i = next.getAndIncrement();
+          if (i >= total) {
+            return;
+          }
+          TestExchange ex =
+              new TestExchange(
+                  "POST",
+                  "/" + i,
+                  ("body " + i).getBytes(StandardCharsets.UTF_8),
+                  Long.MAX_VALUE / 2);
+          exs.add(ex);
+          var unused =
+              ex.end.whenComplete(
+                  (r, e) -> {
+                    done.countDown();
+                    lane[0].run(); // on the event loop, inside the read that ended the call
+                  });
+          c.start(ex);
+        };
+    c.loop.execute(
+        () -> {
+          lane[0].run();
+          lane[0].run();
+        });
+    assertThat(done.await(WAIT_S, TimeUnit.SECONDS)).isTrue();
+    for (TestExchange ex : exs) {
+      TestExchange.Result r = await(ex);
+      assertThat(r.failure()).isNull();
+      assertThat(ex.bodyText()).startsWith(ex.target() + " body ");
+    }
+    assertThat(exs).hasSize(total);
+    assertThat(server.peakStreams.get()).isLessThanOrEqualTo(2);
+    assertThat(c.loop.submit(h2::bufferedRequests).get(WAIT_S, TimeUnit.SECONDS)).isZero();
   }
 
   @Test
