@@ -15,8 +15,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Memory of idle pooled connections, in a JVM that ran nothing else. The heap is pre-touched
- * ({@code -XX:+AlwaysPreTouch} with {@code -Xms} = {@code -Xmx}), so growth of the resident set is
- * native memory: thread stacks, direct buffers, TLS engines, kernel-side socket state is not in it.
+ * ({@code -XX:+AlwaysPreTouch} with {@code -Xms} = {@code -Xmx}), so growth of the anonymous
+ * resident set ({@code RssAnon}) is native memory: thread stacks, direct buffers, TLS engines;
+ * kernel-side socket state is not in it. File-backed pages (the JVM's code, its class archive) are
+ * left out: the kernel may reclaim them while the probe runs, which made the whole RSS shrink.
  *
  * <ul>
  *   <li>HTTP/1.1: a burst of {@code connections} concurrent calls whose answers nginx holds back
@@ -138,7 +140,7 @@ final class MemoryProbe {
         after.connections,
         added,
         (after.heapUsed - before.heapUsed) / per,
-        (after.rss - before.rss) / per,
+        (after.rssAnon - before.rssAnon) / per,
         after.rss,
         after.rss - after.heapCommitted,
         after.threads);
@@ -174,9 +176,12 @@ final class MemoryProbe {
     return error.get();
   }
 
-  /** Heap in use after a full collection, RSS, connections to nginx and live threads. */
+  /**
+   * Heap in use after a full collection, RSS (all of it, and its anonymous part), connections to
+   * nginx and live threads.
+   */
   private record Reading(
-      long heapUsed, long heapCommitted, long rss, int connections, int threads) {
+      long heapUsed, long heapCommitted, long rss, long rssAnon, int connections, int threads) {
     static Reading take(Set<Integer> ports) {
       MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
       // Two collections and a pause so that finalizable and reference-queued objects are gone too.
@@ -188,6 +193,7 @@ final class MemoryProbe {
           mem.getHeapMemoryUsage().getUsed(),
           mem.getHeapMemoryUsage().getCommitted(),
           Meters.rssBytes(),
+          Meters.rssAnonBytes(),
           Meters.establishedConnectionsTo(ports),
           Meters.threadCount());
     }

@@ -196,6 +196,11 @@ public final class Meters {
     return statusKiB("VmRSS:") * 1024;
   }
 
+  /** The anonymous part of this process's resident set in bytes ({@code RssAnon}). */
+  public static long rssAnonBytes() {
+    return statusKiB("RssAnon:") * 1024;
+  }
+
   private static long statusKiB(String key) {
     try {
       for (String line :
