@@ -976,7 +976,10 @@ public final class LlmPool implements AutoCloseable {
       return this;
     }
 
-    /** I/O threads; default min(4, available processors). */
+    /**
+     * I/O threads; default half the available processors, at least 1 and at most 4 (one thread
+     * carries tens of thousands of calls a second; fewer threads sleep and wake less often).
+     */
     public Builder ioThreads(int n) {
       if (n < 1) {
         throw new IllegalArgumentException("ioThreads must be at least 1, got " + n);

@@ -12,6 +12,15 @@ import org.junit.jupiter.api.Test;
 
 /** Both I/O transports and both TLS providers carry exchanges; sockets get their options. */
 class TransportChoicesTest {
+  @Test
+  void ioThreadsDefaultToHalfTheProcessorsBetweenOneAndFour() {
+    assertThat(TransportSettings.Builder.defaultIoThreads(1)).isEqualTo(1);
+    assertThat(TransportSettings.Builder.defaultIoThreads(2)).isEqualTo(1);
+    assertThat(TransportSettings.Builder.defaultIoThreads(3)).isEqualTo(1);
+    assertThat(TransportSettings.Builder.defaultIoThreads(4)).isEqualTo(2);
+    assertThat(TransportSettings.Builder.defaultIoThreads(8)).isEqualTo(4);
+    assertThat(TransportSettings.Builder.defaultIoThreads(64)).isEqualTo(4);
+  }
 
   private static void exchangeOver(TransportSettings settings, MockLlmServer server)
       throws Exception {
